@@ -39,9 +39,12 @@ class CueMaze(TabularEnv):
     therefore at most ``gamma^(L+1) / 2 max_q [max(0, q g + (1-q) w) + max(0, (1-q) g + q w)]
     = gamma^(L+1) (max(0, g) + max(0, w)) / 2`` (g = ``goal_reward``, w = ``wrong_reward``,
     L = ``corridor_length``; the maximum of a convex function of q is at q in {0, 1}):
-    :func:`memoryless_bound`. The optimum (exact, :mod:`darkcontrol.envs.pomdp_solvers`)
-    is ``gamma^(corridor_length + 1) (v goal_reward + (1 - v) wrong_reward)`` with ``v`` the
-    cue validity (for ``goal_reward >= wrong_reward``, ``step_reward = 0``).
+    :func:`memoryless_bound`. With a valid cue (``cue_validity = 1``) the optimum is
+    ``gamma^(L+1) g``. With a noisy cue (validity v < 1) each step spent bumping in the start
+    cell shows the cue again, so information can be bought with time: the exact optimum
+    (:func:`darkcontrol.envs.pomdp_solvers.belief_value_iteration`) then exceeds
+    ``gamma^(L+1) (v g + (1 - v) w)``, the value of acting on one look (which is all QMDP,
+    blind to the value of information, achieves).
 
     ## Spaces
     Unwrapped: observation ``Discrete(2 corridor_length + 6)``, the hidden state
