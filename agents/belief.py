@@ -26,10 +26,12 @@ Values over beliefs, linear in b: Q(b, a) = Σ_s b(s) q(s, a) (``values``):
 
 Limits. Both value functions are linear in b, while the optimal Q*(b, a) is piecewise linear
 and convex: neither can value information. QMDP acts as if the hidden state became known
-after one step, so it never pays to gather information (in the cue maze with a noisy cue it
-never waits at the start to look again, see ``CueMaze``), and it is exact only where
-uncertainty does not change the best action; linear Q-learning averages the values of states
-the belief mixes and can oscillate where a mixture needs a value no linear function gives.
+after one step: it never pays to gather information, and it over-values actions that delay
+a decision (in the cue maze with a noisy cue it waits at the junction for ever, because
+bumping there is worth gamma g under every state, more than the uncertain arm; see
+``CueMaze``); it is exact only where uncertainty does not change the best action. Linear
+Q-learning averages the values of the states a belief mixes, and can oscillate where a
+mixture needs a value no linear function gives.
 The filter needs the model: P and O are given (from ``env.unwrapped.mdp`` when it is a
 TabularPOMDP, or ``pomdp=``); learning them from observations (EM / Baum-Welch) is not done
 here. Cost O(S^2) per step.

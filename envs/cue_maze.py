@@ -43,8 +43,9 @@ class CueMaze(TabularEnv):
     ``gamma^(L+1) g``. With a noisy cue (validity v < 1) each step spent bumping in the start
     cell shows the cue again, so information can be bought with time: the exact optimum
     (:func:`darkcontrol.envs.pomdp_solvers.belief_value_iteration`) then exceeds
-    ``gamma^(L+1) (v g + (1 - v) w)``, the value of acting on one look (which is all QMDP,
-    blind to the value of information, achieves).
+    ``gamma^(L+1) (v g + (1 - v) w)``, the value of acting on one look. QMDP, which values the
+    next step as if the hidden state then became known, fails here: at the junction bumping
+    looks worth ``gamma g`` > ``v g``, so it waits there for ever (return 0).
 
     ## Spaces
     Unwrapped: observation ``Discrete(2 corridor_length + 6)``, the hidden state
