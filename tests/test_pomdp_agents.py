@@ -211,3 +211,32 @@ def test_belief_agent_validates():
     agent = make_agent("belief", env, seed=0)
     with pytest.raises(NotImplementedError):
         agent.learn_offline(0, 0, 0.0, 2, False)
+
+
+@pytest.mark.slow
+def test_memory_study_script_runs_quick(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "pomdp_memory.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick", "--out", str(tmp_path), "--seed", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"wrote {tmp_path / 'pomdp_memory'}.png" in proc.stdout
+    numbers = json.loads((tmp_path / "pomdp_memory.json").read_text())["numbers"]
+    assert numbers["memoryless_bound"] == pytest.approx(0.5 * numbers["optimum"])
+    assert numbers["agents"]["belief (linear Q)"]["ratio_mean"] >= 0.9
+    bad = subprocess.run(
+        [sys.executable, str(script), "--corridor", "0", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "--corridor" in bad.stderr and "Traceback" not in bad.stderr
