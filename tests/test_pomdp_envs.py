@@ -264,3 +264,13 @@ def test_belief_solver_refuses_infinite_belief_sets():
         qmdp_value(pomdp, 1.0)
     with pytest.raises(TypeError, match="TabularPOMDP"):
         belief_value_iteration(E.random_mdp(3, 2, seed=0), 0.9)
+
+
+def test_batched_sweeps_refuse_partially_observed_worlds():
+    """A batched world is the env's exact MDP: on a POMDP task it would see the hidden state."""
+    from darkcontrol.sweep.spec import EnvSpec
+
+    with pytest.raises(ValueError, match="partially observed"):
+        EnvSpec(id="darkcontrol/CueMaze-v0").build()
+    mdp, limit = EnvSpec(id="darkcontrol/DynaMaze-v0").build()
+    assert mdp.n_states == 54
