@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 
 from darkcontrol.envs import _render as rr
 from darkcontrol.envs._base import TabularEnv
-from darkcontrol.envs.pomdp import PartialObservation, TabularPOMDP
+from darkcontrol.envs.pomdp import TabularPOMDP, observe_partially
 
 FORWARD, LEFT, RIGHT = 0, 1, 2
 OBS_LABELS = ("cue_left", "cue_right", "corridor", "junction", "end")
@@ -65,7 +66,9 @@ class CueMaze(TabularEnv):
     ## Arguments
     ``corridor_length=3`` (int >= 1), ``cue_validity=1.0`` (in [0.5, 1]),
     ``goal_reward=1.0, wrong_reward=0.0, step_reward=0.0``, ``render_mode=None``. info carries
-    ``cue`` (0 left, 1 right) and ``position``.
+    ``cue`` (0 left, 1 right) and ``position``. The registered id also takes ``history=None``
+    (an int k: the agent's state is the last k observations, with the k - 1 actions between
+    them if ``include_actions=True``; :class:`~darkcontrol.envs.pomdp.HistoryObservation`).
 
     ## References
     Olton, D. S. (1979). Mazes, maps, and memory. American Psychologist 34:583-596.
@@ -224,6 +227,8 @@ def memoryless_bound(env: CueMaze, gamma: float) -> float:
     return float(gamma) ** (env.corridor_length + 1) * half
 
 
-def cue_maze_task(**kwargs) -> PartialObservation:
-    """The registered ``darkcontrol/CueMaze-v0``: :class:`CueMaze` seen through its ``O``."""
-    return PartialObservation(CueMaze(**kwargs))
+def cue_maze_task(*, history: int | None = None, include_actions: bool = True, **kwargs) -> gym.Env:
+    """The registered task: :class:`CueMaze` seen through its ``O``; with ``history=k`` the
+    agent's state is the last k observations (and actions), see
+    :func:`~darkcontrol.envs.pomdp.observe_partially`."""
+    return observe_partially(CueMaze(**kwargs), history, include_actions)

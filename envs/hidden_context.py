@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 
 from darkcontrol.envs import _render as rr
 from darkcontrol.envs._base import TabularEnv
-from darkcontrol.envs.pomdp import PartialObservation, TabularPOMDP
+from darkcontrol.envs.pomdp import TabularPOMDP, observe_partially
 
 FEEDBACK = ("none", "rewarded", "unrewarded")
 RULES = ("same", "opposite")
@@ -50,7 +51,8 @@ class HiddenContext(TabularEnv):
     ## Arguments
     ``hazard=0.05`` (in [0, 1]), ``p_reward=0.9`` (in [0.5, 1]), ``reward=1.0``,
     ``render_mode=None``. info carries ``context``, ``stimulus`` and ``feedback`` of the
-    returned state.
+    returned state. The registered id also takes ``history=None`` and
+    ``include_actions=True`` (the history-expanded state, as in ``CueMaze``).
 
     ## References
     Hampton, A. N., Bossaerts, P. & O'Doherty, J. P. (2006). The role of the ventromedial
@@ -169,7 +171,10 @@ class HiddenContext(TabularEnv):
         return rr.bars([float(c), float(x), f / 2.0], highlight=0)
 
 
-def hidden_context_task(**kwargs) -> PartialObservation:
-    """The registered ``darkcontrol/HiddenContext-v0``: :class:`HiddenContext` seen through
-    its ``O`` (stimulus and last feedback, not the context)."""
-    return PartialObservation(HiddenContext(**kwargs))
+def hidden_context_task(
+    *, history: int | None = None, include_actions: bool = True, **kwargs
+) -> gym.Env:
+    """The registered task: :class:`HiddenContext` seen through its ``O``; with ``history=k`` the
+    agent's state is the last k observations (and actions), see
+    :func:`~darkcontrol.envs.pomdp.observe_partially`."""
+    return observe_partially(HiddenContext(**kwargs), history, include_actions)

@@ -373,3 +373,16 @@ class HistoryObservation(gym.Wrapper):
         tail = (int(action), int(obs)) if self.include_actions else (int(obs),)
         self._window = self._window[len(tail) :] + tail
         return self._emit(), reward, terminated, truncated, {**info, "observation": int(obs)}
+
+
+def observe_partially(
+    world: gym.Env, history: int | None = None, include_actions: bool = True
+) -> gym.Env:
+    """A world with a :class:`TabularPOMDP` model as its agent sees it: through
+    :class:`PartialObservation`, and with ``history=k`` through :class:`HistoryObservation`
+    (the entry points of the registered partially observed tasks: ``gym.make(id, history=k)``,
+    or ``darkcontrol simulate --env-set history=k``)."""
+    env = PartialObservation(world)
+    if history is None:
+        return env
+    return HistoryObservation(env, history, include_actions=include_actions)

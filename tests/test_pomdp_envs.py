@@ -274,3 +274,24 @@ def test_batched_sweeps_refuse_partially_observed_worlds():
         EnvSpec(id="darkcontrol/CueMaze-v0").build()
     mdp, limit = EnvSpec(id="darkcontrol/DynaMaze-v0").build()
     assert mdp.n_states == 54
+
+
+@pytest.mark.parametrize("env_id", POMDP_IDS)
+def test_registered_history_option_is_the_history_wrapper(env_id):
+    a = gym.make(env_id, history=2)
+    b = E.HistoryObservation(gym.make(env_id), 2)
+    assert a.observation_space == b.observation_space
+    rng = np.random.default_rng(0)
+    sa, _ = a.reset(seed=5)
+    sb, _ = b.reset(seed=5)
+    for _ in range(30):
+        assert sa == sb
+        act = int(rng.integers(a.action_space.n))
+        sa, ra, ta, *_ = a.step(act)
+        sb, rb, tb, *_ = b.step(act)
+        assert (ra, ta) == (rb, tb)
+        if ta:
+            sa, _ = a.reset(seed=6)
+            sb, _ = b.reset(seed=6)
+    with pytest.raises(ValueError, match="k"):
+        gym.make(env_id, history=0)
