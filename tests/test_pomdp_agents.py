@@ -240,3 +240,17 @@ def test_memory_study_script_runs_quick(tmp_path):
         timeout=120,
     )
     assert bad.returncode == 2 and "--corridor" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_tabular_agent_on_the_history_state_keeps_the_trace_contract():
+    def trace(seed):
+        env = gym.make("darkcontrol/HiddenContext-v0", history=2)
+        rec = TraceRecorder()
+        agent = make_agent("dyna_q", env, seed=seed, recorder=rec, n_planning=2)
+        run_episodes(agent, env, 2, seed=seed)
+        return rec.to_frame(), env.observation_space.n
+
+    df, n = trace(0)
+    validate_trace(df)
+    assert df["state"].max() < n and (df["phase"] == "offline").any()
+    pd.testing.assert_frame_equal(df, trace(0)[0])

@@ -295,3 +295,31 @@ def test_registered_history_option_is_the_history_wrapper(env_id):
             sb, _ = b.reset(seed=6)
     with pytest.raises(ValueError, match="k"):
         gym.make(env_id, history=0)
+
+
+def _rollout(env_id: str, seed: int, **kw) -> list:
+    env = gym.make(env_id, **kw)
+    rng = np.random.default_rng(0)
+    obs, info = env.reset(seed=seed)
+    out = [(obs, info["hidden_state"])]
+    for _ in range(200):
+        obs, r, term, trunc, info = env.step(int(rng.integers(env.action_space.n)))
+        out.append((obs, r, term, trunc, info["hidden_state"]))
+        if term or trunc:
+            obs, info = env.reset()
+            out.append((obs, info["hidden_state"]))
+    return out
+
+
+@pytest.mark.parametrize(
+    "env_id, kw",
+    [
+        ("darkcontrol/CueMaze-v0", {"cue_validity": 0.6}),
+        ("darkcontrol/CueMaze-v0", {"history": 3, "cue_validity": 0.6}),
+        ("darkcontrol/HiddenContext-v0", {"history": 2}),
+    ],
+    ids=str,
+)
+def test_stochastic_observations_are_seeded(env_id, kw):
+    assert _rollout(env_id, 3, **kw) == _rollout(env_id, 3, **kw)
+    assert _rollout(env_id, 3, **kw) != _rollout(env_id, 4, **kw)
