@@ -13,28 +13,34 @@ Bayesian filter (Kaelbling, Littman & Cassandra 1998, Artif. Intell. 101:99), kn
 and ``spe = 1 - P(o' | b, a)`` (the surprise of the observation under the filter's
 prediction, the left-TPJ "world semantics" signal).
 
-Values over beliefs, linear in b: Q(b, a) = Σ_s b(s) q(s, a) (``values``):
+Values of beliefs (``values``):
 
 - ``"linear_q"`` (default; Littman, Cassandra & Kaelbling 1995, ICML, "linear Q-learning"):
-  q is learned from experience with the target y = r + gamma max_a' Q(b', a') (y = r at an
-  episode end) and the gradient step q(·, a) += alpha (y - Q(b, a)) b, so
-  ``update_norm = alpha |delta| ||b||_2``. With a certain belief it is tabular Q-learning over
-  hidden states.
-- ``"qmdp"`` (Littman et al. 1995): q = Q*_MDP, the optimal values of the fully observed world
-  (value iteration on the model, once); nothing is learned (``update_norm = 0``,
-  ``n_updates`` counts nothing).
+  Q(b, a) = Σ_s b(s) q(s, a), q learned from experience with the target
+  y = r + gamma max_a' Q(b', a') (y = r at an episode end) and the gradient step
+  q(·, a) += alpha (y - Q(b, a)) b, so ``update_norm = alpha |delta| ||b||_2``. With a certain
+  belief it is tabular Q-learning over hidden states.
+- ``"qmdp"`` (Littman et al. 1995): Q(b, a) = Σ_s b(s) Q*_MDP(s, a), the optimal values of the
+  fully observed world (value iteration on the model, once); nothing is learned
+  (``update_norm = 0``, ``n_updates`` counts nothing).
+- ``"pbvi"`` (Pineau, Gordon & Thrun 2003, IJCAI): point-based value iteration on the model
+  at the first ``n_points`` reachable beliefs
+  (:func:`darkcontrol.envs.pomdp_solvers.point_based_value_iteration`), then
+  Q(b, a) = Σ_s b(s) R(s, a) + gamma Σ_o max_i b . G[a, o, i] (one-step lookahead on the alpha
+  vectors, G their backprojection). Piecewise linear and convex in b, so it values
+  information; planned once, nothing learned (``update_norm = 0``).
 
-Limits. Both value functions are linear in b, while the optimal Q*(b, a) is piecewise linear
-and convex: neither can value information. QMDP acts as if the hidden state became known
-after one step: it never pays to gather information, and it over-values actions that delay
-a decision (in the cue maze with a noisy cue it waits at the junction for ever, because
-bumping there is worth gamma g under every state, more than the uncertain arm; see
-``CueMaze``); it is exact only where uncertainty does not change the best action. Linear
-Q-learning averages the values of the states a belief mixes, and can oscillate where a
-mixture needs a value no linear function gives.
-The filter needs the model: P and O are given (from ``env.unwrapped.mdp`` when it is a
-TabularPOMDP, or ``pomdp=``); learning them from observations (EM / Baum-Welch) is not done
-here. Cost O(S^2) per step.
+Limits. The first two are linear in b, while the optimal Q*(b, a) is piecewise linear and
+convex: neither can value information. QMDP acts as if the hidden state became known after
+one step: it never pays to gather information, and it over-values actions that delay a
+decision (in the cue maze with a noisy cue it waits at the junction for ever, because bumping
+there is worth gamma g under every state, more than the uncertain arm; see ``CueMaze``); it
+is exact only where uncertainty does not change the best action. Linear Q-learning averages
+the values of the states a belief mixes, and can oscillate where a mixture needs a value no
+linear function gives. PBVI is exact only at its points (a lower bound on V* everywhere), and
+its cost grows with the number of points and alpha vectors. The filter needs the model: P and
+O are given (from ``env.unwrapped.mdp`` when it is a TabularPOMDP, or ``pomdp=``); learning
+them from observations (EM / Baum-Welch) is not done here. Cost O(S^2) per step.
 
 Offline (hippocampal replay of belief transitions): with ``n_planning > 0``, the agent stores
 (b, a, r, b', terminated) of its real steps (the last ``memory_size``) and after each real
@@ -60,24 +66,31 @@ from darkcontrol.agents.base import Agent, transition_fields
 from darkcontrol.agents.policies import action_probs_list, entropy, sample_index
 from darkcontrol.agents.tabular import check_count
 from darkcontrol.envs.pomdp import TabularPOMDP
+from darkcontrol.envs.pomdp_solvers import (
+    lookahead_q,
+    observation_backprojection,
+    point_based_value_iteration,
+)
 from darkcontrol.envs.solvers import value_iteration
 
-VALUES = ("linear_q", "qmdp")
+VALUES = ("linear_q", "qmdp", "pbvi")
+PLANNED = ("qmdp", "pbvi")  # values planned once on the model, never learned
 
 
 @dataclass
 class BeliefConfig:
     """Hyper-parameters of the belief-state agent."""
 
-    values: str = "linear_q"  #: "linear_q" (learned, linear in b) | "qmdp" (planned, fixed)
+    values: str = "linear_q"  #: "linear_q" (learned) | "qmdp" | "pbvi" (planned on the model)
     alpha: float = 0.1  #: learning rate of linear Q-learning, in (0, 1]
-    gamma: float = 0.95  #: discount factor, in [0, 1) for "qmdp", [0, 1] for "linear_q"
+    gamma: float = 0.95  #: discount factor, in [0, 1) when planned, [0, 1] for "linear_q"
     policy: str = "epsilon_greedy"  #: "epsilon_greedy" | "softmax" | "greedy"
     epsilon: float = 0.1  #: exploration rate of epsilon-greedy
     beta: float = 5.0  #: inverse temperature of softmax
     q_init: float = 0.0  #: initial q(s, a) of linear Q-learning
     n_planning: int = 0  #: replayed belief transitions after each real step ("linear_q")
     memory_size: int = 10_000  #: belief transitions kept for replay (oldest dropped)
+    n_points: int = 300  #: belief points of "pbvi" (the first reachable ones)
 
     def __post_init__(self) -> None:
         if self.values not in VALUES:
@@ -85,8 +98,8 @@ class BeliefConfig:
         check_probability("alpha", self.alpha)
         check_positive("alpha", self.alpha)
         check_probability("gamma", self.gamma)
-        if self.values == "qmdp" and self.gamma >= 1.0:
-            raise ValueError(f"values='qmdp' needs gamma < 1 (value iteration), got {self.gamma}")
+        if self.values in PLANNED and self.gamma >= 1.0:
+            raise ValueError(f"values={self.values!r} needs gamma < 1 (planning), got {self.gamma}")
         check_probability("epsilon", self.epsilon)
         check_positive("beta", self.beta, strict=False)
         if self.policy not in ("epsilon_greedy", "softmax", "greedy"):
@@ -95,14 +108,16 @@ class BeliefConfig:
             )
         check_count("n_planning", self.n_planning)
         check_count("memory_size", self.memory_size, minimum=1)
-        if self.values == "qmdp" and self.n_planning:
+        check_count("n_points", self.n_points, minimum=1)
+        if self.values in PLANNED and self.n_planning:
             raise ValueError(
-                f"values='qmdp' learns nothing, so n_planning must be 0, got {self.n_planning}"
+                f"values={self.values!r} learns nothing, so n_planning must be 0, "
+                f"got {self.n_planning}"
             )
 
 
 class BeliefAgent(Agent):
-    """Bayesian filter over hidden states + values linear in the belief (linear Q / QMDP).
+    """Bayesian filter over hidden states + values of beliefs (linear Q, QMDP or PBVI).
 
     Needs the POMDP: ``pomdp=`` or ``mdp`` (what ``make_agent`` passes from
     ``env.unwrapped.mdp``) a :class:`TabularPOMDP` whose observations are the agent's states.
@@ -128,8 +143,14 @@ class BeliefAgent(Agent):
             )
         self.pomdp = pomdp
         cfg = self.config
+        self._G: np.ndarray | None = None  # PBVI: backprojected alpha vectors (A, O, I, S)
         if cfg.values == "qmdp":
             self.q = value_iteration(pomdp.hidden_mdp, cfg.gamma).Q.copy()
+        elif cfg.values == "pbvi":
+            sol = point_based_value_iteration(pomdp, cfg.gamma, n_points=cfg.n_points)
+            self.pbvi = sol
+            self._G = observation_backprojection(pomdp, sol.alphas)
+            self.q = np.zeros((pomdp.n_states, self.n_actions))  # unused
         else:
             self.q = np.full((pomdp.n_states, self.n_actions), cfg.q_init, dtype=np.float64)
         self.belief: np.ndarray | None = None  # b over hidden states; None before the 1st act
@@ -138,7 +159,9 @@ class BeliefAgent(Agent):
 
     # -- values and policy -------------------------------------------------------------------
     def belief_q(self, belief: np.ndarray) -> np.ndarray:
-        """Q(b, ·) = b @ q."""
+        """Q(b, ·): b @ q, or the PBVI lookahead."""
+        if self._G is not None:
+            return lookahead_q(self.pomdp, self._G, belief, self.config.gamma)
         return np.asarray(belief, dtype=np.float64) @ self.q
 
     def q_values(self) -> np.ndarray:
@@ -146,7 +169,7 @@ class BeliefAgent(Agent):
         (the filter's values depend on the whole history, these are a summary)."""
         O = self.pomdp.O
         b = O / np.maximum(O.sum(axis=0, keepdims=True), 1e-300)
-        return b.T @ self.q
+        return np.array([self.belief_q(b[:, o]) for o in range(O.shape[1])])
 
     def _probs(self, belief: np.ndarray) -> list[float]:
         cfg = self.config
@@ -173,9 +196,9 @@ class BeliefAgent(Agent):
     # -- learning ----------------------------------------------------------------------------
     def _backup(self, b, a, r, b2, terminated) -> tuple[float, float, float]:
         """(q, target, update_norm) of one backup of (b, a, r, b'); updates q for linear_q."""
-        qa = float(b @ self.q[:, a])
+        qa = float(self.belief_q(b)[a])
         y = r if terminated else r + self.config.gamma * float(self.belief_q(b2).max())
-        if self.config.values == "qmdp":
+        if self.config.values in PLANNED:
             return qa, y, 0.0
         step = self.config.alpha * (y - qa)
         self.q[:, a] += step * b
@@ -214,7 +237,7 @@ class BeliefAgent(Agent):
 
     def plan(self, budget: int) -> int:
         """Replay ``budget`` stored belief transitions, drawn uniformly (linear_q only)."""
-        if not self._memory or self.config.values == "qmdp":
+        if not self._memory or self.config.values in PLANNED:
             return 0
         for _ in range(int(budget)):
             b, a, r, b2, term, o, o2 = self._memory[int(self.rng.integers(len(self._memory)))]

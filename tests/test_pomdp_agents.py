@@ -35,7 +35,7 @@ def cue_maze(**kw):
     return gym.make("darkcontrol/CueMaze-v0", corridor_length=L, **kw)
 
 
-def evaluate(agent, env, n: int, seed: int) -> np.ndarray:
+def evaluate(agent, env, n: int, seed: int, gamma: float = GAMMA) -> np.ndarray:
     """Discounted returns Σ_t gamma^t r_t of ``n`` episodes under the agent's greedy policy
     (the agent keeps observing: the belief agent needs it to filter)."""
     agent.config = dataclasses.replace(agent.config, policy="greedy", epsilon=0.0)
@@ -48,7 +48,7 @@ def evaluate(agent, env, n: int, seed: int) -> np.ndarray:
             a = agent.act(int(obs))
             obs2, r, term, trunc, _ = env.step(a)
             agent.observe(int(obs), a, float(r), int(obs2), term, trunc)
-            out[ep] += GAMMA**t * r
+            out[ep] += gamma**t * r
             obs, t, done = obs2, t + 1, term or trunc
     return out
 
@@ -111,6 +111,33 @@ def test_qmdp_dithers_at_a_noisy_cue():
     learner = make_agent("belief", env, seed=0, gamma=GAMMA)
     run_episodes(learner, env, 300, seed=0)
     assert evaluate(learner, env, 200, seed=1).mean() >= 0.9 * GAMMA ** (L + 1) * 0.8
+
+
+def test_point_based_values_look_again_at_a_noisy_cue():
+    """PBVI values information: its greedy return matches the exact optimum (4 SE), above
+    acting on one look."""
+    env = cue_maze(cue_validity=0.8)
+    optimum = belief_value_iteration(find_pomdp(env), GAMMA).value
+    agent = make_agent("belief", env, seed=0, gamma=GAMMA, values="pbvi")
+    returns = evaluate(agent, env, 1500, seed=0)
+    se = returns.std() / np.sqrt(len(returns))
+    assert returns.mean() == pytest.approx(optimum, abs=4 * se)
+    assert returns.mean() > GAMMA ** (L + 1) * 0.8 + 4 * se
+
+
+def test_point_based_agent_on_the_hidden_context_lies_in_the_bracket():
+    """Its discounted return from the start lies between the PBVI lower bound and the QMDP
+    upper bound (4 SE)."""
+    from darkcontrol.envs.pomdp_solvers import point_based_value_iteration, qmdp_value
+
+    gamma = 0.9
+    env = gym.make("darkcontrol/HiddenContext-v0", max_episode_steps=120)  # gamma^120 ~ 3e-6
+    pomdp = find_pomdp(env)
+    agent = make_agent("belief", env, seed=0, gamma=gamma, values="pbvi", n_points=100)
+    returns = evaluate(agent, env, 150, seed=0, gamma=gamma)
+    se = returns.std() / np.sqrt(len(returns))
+    lower = point_based_value_iteration(pomdp, gamma, n_points=100).value
+    assert lower - 4 * se <= returns.mean() <= qmdp_value(pomdp, gamma) + 4 * se
 
 
 @pytest.mark.parametrize("validity", [1.0, 0.7])
@@ -177,7 +204,9 @@ def _trace(seed: int, **params) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(
-    "params", [{}, {"values": "qmdp"}, {"n_planning": 3}, {"policy": "softmax"}], ids=str
+    "params",
+    [{}, {"values": "qmdp"}, {"values": "pbvi"}, {"n_planning": 3}, {"policy": "softmax"}],
+    ids=str,
 )
 def test_belief_agent_trace_schema_and_determinism(params):
     df, agent = _trace(3, **params)
@@ -203,9 +232,13 @@ def test_belief_agent_validates():
         make_agent("belief", E.DynaMaze())
     env = cue_maze()
     with pytest.raises(ValueError, match="values"):
-        make_agent("belief", env, values="pbvi")
+        make_agent("belief", env, values="sarsop")
     with pytest.raises(ValueError, match="n_planning"):
         make_agent("belief", env, values="qmdp", n_planning=2)
+    with pytest.raises(ValueError, match="n_points"):
+        make_agent("belief", env, values="pbvi", n_points=0)
+    with pytest.raises(ValueError, match="gamma < 1"):
+        make_agent("belief", env, values="pbvi", gamma=1.0)
     with pytest.raises(ValueError, match="observations"):
         BeliefAgent(4, 3, pomdp=find_pomdp(env))
     agent = make_agent("belief", env, seed=0)
