@@ -111,7 +111,7 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", action="store_true", help="finish a killed or failed fit in --out")
     p.add_argument("--force", action="store_true", help="replace a previous fit in --out")
     p.add_argument("--list", action="store_true", help="list models per task, then exit")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (stderr)")
     p.set_defaults(run=run)
 
 
@@ -183,7 +183,7 @@ def run(args) -> int:
         n_jobs=args.jobs,
         progress=progress,
         record=record,
-        on_read=None if args.quiet else print,
+        on_read=print,
     )
     if run_.reused:
         print(f"resumed: {len(run_.reused)} participant(s) read back, not refitted")
@@ -191,8 +191,7 @@ def run(args) -> int:
     show = ["participant", *run_.model.free_names, "nll", "bic", "converged", "n_at_best"]
     flagged = [c for c in table.columns if c.startswith("at_bound_")]
     n_bound = int((table[flagged] != "no").to_numpy().sum()) if flagged else 0
-    if not args.quiet:
-        print(table[show].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    print(table[show].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if n_bound:
         print(f"{n_bound} parameter estimate(s) at a bound (at_bound_* in fits.tsv; SE n/a)")
     if run_.hierarchical is not None:
