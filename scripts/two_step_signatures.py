@@ -44,10 +44,10 @@ AGENTS += (("hybrid", "hybrid (Daw et al. fits)"),)
 
 def parse_args(argv=None):
     p = script_parser(
-        __doc__, out="two_step_signatures_output", quick="4 participants x 60 trials per agent"
+        __doc__, out="two_step_signatures_output", quick="6 participants x 100 trials per agent"
     )  # participant k uses seed + k
-    sized(p, "--participants", full=20, quick=4, help="participants per agent")
-    sized(p, "--trials", full=200, quick=60, help="trials per participant")
+    sized(p, "--participants", full=20, quick=6, help="participants per agent")
+    sized(p, "--trials", full=200, quick=100, help="trials per participant")
     return parse(p, argv)
 
 

@@ -9,12 +9,14 @@ from darkcontrol._util import build_config, check_positive
 
 
 def _default_planted() -> dict[str, dict[str, float]]:
-    # node -> {design column: beta in % signal change}; the paper's Figure 4 pairs
+    # node -> {design column: beta in % signal change}; the paper's Figure 4 pairs, sized like
+    # model-based fMRI effects (a few tenths of a percent; e.g. value and prediction-error
+    # effects in O'Doherty et al. 2007, Ann N Y Acad Sci 1104:35), so detection is not certain
     return {
-        "vmPFC": {"vmPFC": 2.0},  # value Q(s, a)
-        "rTPJ": {"rTPJ": 2.0},  # |prediction error|
-        "HPC": {"offline": 2.0},  # replay / simulation steps (offline onsets)
-        "NAcc": {"NAcc": 2.0},  # reward
+        "vmPFC": {"vmPFC": 0.4},  # value Q(s, a)
+        "rTPJ": {"rTPJ": 0.3},  # |prediction error|
+        "HPC": {"offline": 0.5},  # replay / simulation steps (offline onsets)
+        "NAcc": {"NAcc": 0.2},  # reward
     }
 
 
@@ -40,7 +42,7 @@ class DemoConfig:
     t_r: float = 2.0  #: repetition time of the synthetic fMRI, seconds
     regressors: tuple[str, ...] = ("vmPFC", "rTPJ", "NAcc")  #: parametric modulators (nodes)
     planted: dict[str, dict[str, float]] = field(default_factory=_default_planted)
-    subject_sd: float = 0.25  #: between-participant sd of planted betas (% signal change)
+    subject_sd: float = 0.1  #: between-participant sd of planted betas (% signal change)
     noise_sd: float = 0.6  #: sd of the AR(1) noise, % signal change (tSNR ~170 at 6 mm)
     resolution: int = 6  #: mm, voxel size of the synthetic images
     smoothing_fwhm: float = 6.0  #: mm, Gaussian smoothing of the voxelwise first level
