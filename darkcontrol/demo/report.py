@@ -186,17 +186,21 @@ def fig_betas(res: StudyResult):
     return fig
 
 
+def glass_caption(res: StudyResult, regressor: str) -> str:
+    maps = res.voxel["maps"][regressor]
+    thr = maps["threshold"]
+    n = int(np.count_nonzero(np.asarray(maps["thresholded"].dataobj)))
+    what = f"|z| > {thr:.2f}, {n} voxels" if np.isfinite(thr) else "no voxel survives"
+    return f"{regressor}: group z, FDR q < {res.config.alpha_level:g} ({what})"
+
+
 def fig_glass(res: StudyResult, regressor: str):
     """The *thresholded* second-level map: empty (with the threshold stated) when nothing
     survives, never the unthresholded noise."""
     from darkcontrol.neuro.report import glass_brain_figure
 
     maps = res.voxel["maps"][regressor]
-    thr = maps["threshold"]
-    n = int(np.count_nonzero(np.asarray(maps["thresholded"].dataobj)))
-    what = f"|z| > {thr:.2f}, {n} voxels" if np.isfinite(thr) else "no voxel survives"
-    title = f"{regressor}: group z, FDR q < {res.config.alpha_level:g} ({what})"
-    return glass_brain_figure(maps["thresholded"], thr, title)
+    return glass_brain_figure(maps["thresholded"], maps["threshold"], glass_caption(res, regressor))
 
 
 def fig_recovery(res: StudyResult):
@@ -333,7 +337,7 @@ def write_report(res: StudyResult, out_dir: Path, version: str, argv: list[str] 
     )
     for reg in task_regressors(cfg):
         if reg in res.voxel["maps"]:
-            rep.figure(fig_glass(res, reg), f"glass_{reg}")
+            rep.figure(fig_glass(res, reg), f"glass_{reg}", glass_caption(res, reg))
     rep.section(
         "7. Parameter recovery from behaviour",
         "Replay-blind: the model sees only the participant's choices, as with real data. "
