@@ -161,10 +161,13 @@ def annotated_heatmap(
                 continue
             dark = abs(v) / vmax > 0.55  # both ends of RdBu are dark
             star = "*" if marks is not None and bool(marks[i, j]) else ""
+            label = fmt.format(v)
+            if label.startswith("-") and float(label) == 0:  # no "-0.00"
+                label = label[1:]
             ax.text(
                 j,
                 i,
-                fmt.format(v) + star,
+                label + star,
                 ha="center",
                 va="center",
                 fontsize=8,

@@ -176,10 +176,10 @@ def fig_betas(res: StudyResult):
         (axes[1], rec_m, sig.to_numpy(bool), "recovered (group mean; * FDR q < "
          f"{res.config.alpha_level:g})"),
     )  # fmt: skip
-    for ax, m, marks, title in panels:
+    for k, (ax, m, marks, title) in enumerate(panels):
         im = annotated_heatmap(
             ax, m.to_numpy(), nodes, regs, marks=marks, vmax=vmax,
-            xlabel="regressor (design column)", ylabel="ROI (DMN node)",
+            xlabel="regressor (design column)", ylabel="ROI (DMN node)" if k == 0 else "",
         )  # fmt: skip
         ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=axes, shrink=0.8, label="beta (% signal change)")
