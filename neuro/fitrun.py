@@ -34,7 +34,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +148,10 @@ def prepare_output(out: Path, *, resume: bool, force: bool) -> None:
             path = out / name
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     (out / PARTICIPANTS_DIR).mkdir(parents=True, exist_ok=True)
-    for tmp in (out / PARTICIPANTS_DIR).glob(".*.tmp"):  # a killed atomic write
+    stale = [*(out / PARTICIPANTS_DIR).glob(".*.tmp")]  # left by a write killed midway
+    for name in FIT_FILES:
+        stale += out.glob(f".{name}.*.tmp")
+    for tmp in stale:
         tmp.unlink()
 
 
@@ -302,10 +305,12 @@ def save_traces(
 
 
 def run_fit(
-    behaviors: Sequence[Behavior],
+    inputs: Sequence[Behavior | str | os.PathLike],
     model_name: str,
     out: str | os.PathLike,
     *,
+    task: str | None = None,
+    read: Mapping[str, Any] | None = None,
     fit_config: FitConfig | None = None,
     fixed: Mapping[str, float] | None = None,
     hierarchical: bool = False,
@@ -320,10 +325,23 @@ def run_fit(
 ) -> FitRun:
     """Fit ``model_name`` to every participant into ``out``, then write the derived Traces.
 
-    ``record`` is extra configuration stored in ``fit.json`` (how the data were read);
-    ``on_read`` receives each line of :func:`data_notes` before the first fit starts.
-    Raises :class:`FitOutputError` (folder in use), :class:`DerivedOutputsError` (fits saved,
-    traces failed) or the readers' / models' ``ValueError`` on bad input, before any fit."""
+    ``inputs``: :class:`Behavior` objects, or paths read by
+    :func:`darkcontrol.neuro.behavior.read_behaviors` (long tables, events files, BIDS
+    folders) with the keyword arguments ``read`` (``columns``, ``choice_base``,
+    ``n_actions``, ``bids_task``, ...), as the model's ``task`` (checked against ``task`` if
+    given). ``record`` is extra configuration stored in ``fit.json``; ``on_read`` receives
+    each line of :func:`data_notes` before the first fit starts. Raises
+    :class:`FitOutputError` (folder in use), :class:`DerivedOutputsError` (fits saved, traces
+    failed) or the readers' / models' ``ValueError`` on bad input, before any fit."""
+    task = check_task(model_name, task)
+    paths = [x for x in inputs if not isinstance(x, Behavior)]
+    behaviors = [x for x in inputs if isinstance(x, Behavior)]
+    if paths:
+        from darkcontrol.neuro.behavior import read_behaviors
+
+        if behaviors:
+            raise TypeError("inputs must be all Behavior objects or all paths, not a mix")
+        behaviors = read_behaviors(paths, task, **dict(read or {}))
     if not behaviors:
         raise ValueError("no participants to fit")
     check_task(model_name, behaviors[0].task)
@@ -340,6 +358,7 @@ def run_fit(
         "fixed": dict(fixed or {}),
         "hierarchical": hierarchical,
         "stage2_delay": stage2_delay,
+        "read": {k: asdict(v) if is_dataclass(v) else v for k, v in dict(read or {}).items()},
         **dict(record or {}),
     }
     run = FitRun(model, list(behaviors), [], notes=data_notes(behaviors))

@@ -148,41 +148,36 @@ def run(args) -> int:
         return _list_models()
     if not args.inputs:
         raise ValueError("give at least one behaviour table, events.tsv or BIDS folder (or --list)")
-    from dataclasses import asdict
-
     from darkcontrol._util import parse_assignments
-    from darkcontrol.neuro.behavior import EventColumns, read_behaviors
-    from darkcontrol.neuro.fitrun import check_task, run_fit
+    from darkcontrol.neuro.behavior import EventColumns
+    from darkcontrol.neuro.fitrun import run_fit
     from darkcontrol.neuro.fitting import FitConfig
 
-    task = check_task(args.agent, args.task)
-    columns = EventColumns.from_mapping(_assignments(args.columns, "--columns"))
     read = {
-        "columns": columns,
+        "columns": EventColumns.from_mapping(_assignments(args.columns, "--columns")),
         "n_actions": args.n_actions,
         "n_states": args.n_states,
         "trial_type": args.trial_type,
         "allow_missed": args.allow_missed,
         "choice_base": args.choice_base,
         "two_step_coding": args.two_step_coding,
+        "bids_task": args.bids_task,
     }
-    behaviors = read_behaviors(args.inputs, task, bids_task=args.bids_task, **read)
-    fit_cfg = FitConfig(method=args.method, starts=args.starts, seed=args.seed)
-    record = {**read, "columns": asdict(columns), "inputs": list(args.inputs)}
-    progress = not args.quiet and sys.stderr.isatty()
     run_ = run_fit(
-        behaviors,
+        args.inputs,
         args.agent,
         args.out,
-        fit_config=fit_cfg,
+        task=args.task,
+        read=read,
+        fit_config=FitConfig(method=args.method, starts=args.starts, seed=args.seed),
         fixed=parse_assignments(args.fix) or None,
         hierarchical=args.hierarchical,
         stage2_delay=args.stage2_delay,
         resume=args.resume,
         force=args.force,
         n_jobs=args.jobs,
-        progress=progress,
-        record=record,
+        progress=not args.quiet and sys.stderr.isatty(),
+        record={"inputs": [str(x) for x in args.inputs]},
         on_read=print,
     )
     if run_.reused:
