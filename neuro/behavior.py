@@ -399,6 +399,11 @@ def read_behavior_table(
     path = Path(path)
     frame = _read_table(path)
     cols = _columns(columns)
+    if cols.subject not in frame.columns and cols.subject != EventColumns.subject:
+        raise EventsError(
+            f"{path}: no subject column {cols.subject!r} (given as the subject role); the "
+            f"file has {list(frame.columns)}"
+        )
     if cols.subject not in frame.columns:
         b = behavior_from_frame(
             frame,

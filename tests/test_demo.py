@@ -272,3 +272,17 @@ def test_demo_config_rejects_bad_values():
         DemoConfig(alpha_range=(0.5, 0.2))
     with pytest.raises(ValueError, match="unknown parameter"):
         DemoConfig.quick(n_subjects=3)
+    # unknown names are refused before any work, with every valid name listed
+    from darkcontrol.agents import AGENTS
+    from darkcontrol.envs import ENV_IDS
+
+    with pytest.raises(ValueError, match="unknown env") as info:
+        DemoConfig(env="darkcontrol/Nope-v0")
+    assert all(e in str(info.value) for e in ENV_IDS)
+    with pytest.raises(ValueError, match="unknown agent") as info:
+        DemoConfig(agent="nope")
+    assert all(a in str(info.value) for a in AGENTS)
+    with pytest.raises(ValueError, match="unknown account 'nope'; available"):
+        DemoConfig(account="nope")
+    with pytest.raises(ValueError, match=r"unknown regressor\(s\) \['amygdala'\]"):
+        DemoConfig(regressors=("vmPFC", "amygdala"))

@@ -70,6 +70,10 @@ def test_long_bandit_table_with_1_based_choices_equals_the_converted_bids_files(
     table.to_csv(csv, index=False)
     cols = "subject=subjID,choice=choice,outcome=outcome"
     args = ["--agent", "q_learning", "--starts", "2", "--quiet"]
+    # a misnamed subject column is an error, not one big participant
+    bad = ["--columns", "subject=subject_id", *args, "--out", str(tmp_path / "x")]
+    assert main(["fit", str(csv), *bad]) == 2
+    assert "no subject column 'subject_id'" in capsys.readouterr().err
     # 1-based choices without --choice-base are an error that says what to pass
     assert main(["fit", str(csv), "--columns", cols, *args, "--out", str(tmp_path / "x")]) == 2
     assert "--choice-base 1" in capsys.readouterr().err
