@@ -22,12 +22,20 @@ non-integer choice, a choice outside the action set, a NaN outcome, an onset tha
 backwards or an ``n/a`` where none is allowed raises :class:`EventsError`, whose message names
 the file, the line and the row.
 
+Behaviour as other tools export it (:func:`read_behavior_table`, :func:`read_behaviors`): one
+long CSV/TSV table with a subject column and many participants (hBayesDM-style), choices coded
+from 1 (``choice_base=1``; 1..K choices without a 0 and without ``choice_base`` are an error, not
+a guess), onsets optional (the trial index stands in: ``Behavior.timed`` is False), the number
+of actions read from the data over all participants, two-step second stages as ``state2`` +
+``choice2`` or as one option column 1..4; a BIDS dataset folder of ``sub-*/func/*_events.tsv``.
+
 If ``trial_type`` is given, only rows whose ``trial_type`` column equals it are trials (BIDS
 files often interleave cue, response and feedback events); the other rows are events of another
 kind, not dropped data, and are ignored by design.
 
 References: Gorgolewski et al. (2016) Sci Data 3:160044 (BIDS); Daw et al. (2011) Neuron
-69:1204-1215 (two-step task).
+69:1204-1215 (two-step task); Ahn, Haines & Zhang (2017) Comput Psychiatry 1:24-57 (hBayesDM's
+long-table layout).
 """
 
 from __future__ import annotations

@@ -299,3 +299,27 @@ def test_a_killed_fit_resumes_without_refitting_finished_participants(tmp_path):
     _same_fits(_fits(out), _fits(ref), make_model("q_learning").free_names)
     meta = json.loads((out / "fit.json").read_text())
     assert len(meta["fits"]) == 24
+
+
+def test_resume_refuses_fits_made_from_other_data(tmp_path, capsys):
+    behaviors = _simulate("q_learning", "darkcontrol/Bandit-v0", 2, 60, seed=50)
+    table = pd.concat(
+        [
+            pd.DataFrame({"subject": i, "choice": b.choice, "outcome": b.outcome})
+            for i, b in enumerate(behaviors)
+        ],
+        ignore_index=True,
+    )
+    path = tmp_path / "t.tsv"
+    table.to_csv(path, sep="\t", index=False)
+    args = ["fit", str(path), "--n-actions", "2", "--starts", "2", "--quiet"]
+    out = tmp_path / "o"
+    assert main([*args, "--out", str(out)]) == 0
+    table.loc[3, "outcome"] = 1 - table.loc[3, "outcome"]  # the data changed since
+    table.to_csv(path, sep="\t", index=False)
+    capsys.readouterr()
+    assert main([*args, "--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "sub-0_fit.json was fitted from other data or another configuration" in err
+    assert main([*args, "--out", str(out), "--starts", "3", "--force"]) == 0  # refit all
+    assert (_fits(out)["n_starts"] == 3).all()
