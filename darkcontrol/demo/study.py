@@ -340,8 +340,14 @@ def run_study(cfg: DemoConfig, progress: bool = False, log=print) -> StudyResult
         "design": glms["designs"][0],
     }
     timings["glm"] = time.perf_counter() - t0
-    n_ok = int(result.recovery["ok"].sum())
-    log(f"[4/6] GLMs: {n_ok}/{len(result.recovery)} node x regressor effects recovered as planted")
+    rec = result.recovery
+    planted = rec["planted"] != 0
+    n_det = int((planted & rec["significant"]).sum())
+    n_false = int((~planted & rec["significant"]).sum())
+    log(
+        f"[4/6] GLMs: {n_det}/{int(planted.sum())} planted effects detected (FDR), "
+        f"{n_false}/{int((~planted).sum())} unplanted node x regressor cells survive"
+    )
 
     t0 = time.perf_counter()
     from darkcontrol.demo.behaviour import fit_participants
