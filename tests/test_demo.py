@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -82,23 +83,32 @@ def _find_chromium():
     return None
 
 
+def _install_chromium():
+    """apt-get install chromium (after apt-get update if the first try fails), one worker at
+    a time: apt fails at once while another apt holds its lock, so pytest-xdist workers queue
+    on a file lock and a worker that waited finds Chromium installed."""
+    import fcntl
+
+    env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/bin"}
+    with open(Path(tempfile.gettempdir()) / "darkcontrol-chromium-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for cmd in (["apt-get", "install", "-y", "chromium"], ["apt-get", "update"],
+                    ["apt-get", "install", "-y", "chromium"]):  # fmt: skip
+            if _find_chromium() is not None:
+                break
+            try:
+                subprocess.run(cmd, capture_output=True, timeout=900, env=env)
+            except (OSError, subprocess.TimeoutExpired):
+                break
+    return _find_chromium()
+
+
 @pytest.fixture(scope="session")
 def chromium():
     """The system Chromium; installed with apt-get when missing (as root), else skipped."""
     exe = _find_chromium()
     if exe is None and shutil.which("apt-get"):
-        for cmd in (["apt-get", "install", "-y", "chromium"], ["apt-get", "update"],
-                    ["apt-get", "install", "-y", "chromium"]):  # fmt: skip
-            try:
-                subprocess.run(
-                    cmd, capture_output=True, timeout=900,
-                    env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/bin"},
-                )  # fmt: skip
-            except (OSError, subprocess.TimeoutExpired):
-                break
-            exe = _find_chromium()
-            if exe is not None:
-                break
+        exe = _install_chromium()
     if exe is None:
         pytest.skip("no Chromium: 'apt-get install chromium' failed or is unavailable here")
     return exe
