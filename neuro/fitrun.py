@@ -166,7 +166,7 @@ def _read_done(path: Path, key: str, label: str) -> FitResult | None:
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
-        path.unlink()  # torn by a kill before the atomic rename existed; refit
+        path.unlink()  # unreadable (damaged, or not written by us: writes are atomic): refit
         return None
     if data.get("key") != key:
         raise FitOutputError(
@@ -191,6 +191,11 @@ def fit_participants(
     :func:`darkcontrol.neuro.fitting.fit_many`), each written to ``out`` when done.
 
     Returns the fits in participant order and the labels read back instead of refitted."""
+    if out is not None:
+        names = [_participant_file(out, b.participant).name for b in behaviors]
+        clash = sorted({n for n in names if names.count(n) > 1})
+        if clash:
+            raise ValueError(f"participant labels that give the same file name: {clash}")
     seeds = [None if config.seed is None else config.seed + i for i in range(len(behaviors))]
     configs = [FitConfig(**{**asdict(config), "seed": s}) for s in seeds]
     fits: list[FitResult | None] = [None] * len(behaviors)

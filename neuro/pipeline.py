@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from darkcontrol._util import atomic_write_text
-from darkcontrol.neuro.behavior import Behavior, EventColumns, read_events
+from darkcontrol.neuro.behavior import Behavior, EventColumns, harmonize_actions, read_events
 from darkcontrol.neuro.fitting import FitConfig, FitResult, fit_many, fits_table
 from darkcontrol.neuro.likelihood import Model, make_model
 from darkcontrol.trace import TraceRecorder, coerce_trace
@@ -230,7 +230,7 @@ class PipelineConfig:
     height_control: str = "fdr"  #: voxelwise threshold: "fdr" | "bonferroni" | "fpr"
     alpha: float = 0.05  #: error rate of the voxelwise threshold
     columns: dict[str, str | None] = field(default_factory=dict)  #: events column renames
-    n_actions: int | None = None  #: size of the action set (see read_events)
+    n_actions: int | None = None  #: size of the action set (None: from the data, see read_events)
     allow_missed: bool = False  #: accept n/a responses as missed trials
 
     def __post_init__(self) -> None:
@@ -305,6 +305,8 @@ def run_pipeline(
         )
         for e in events
     ]
+    if config.n_actions is None:  # read from the data: the largest over all participants
+        behaviors = harmonize_actions(behaviors)
     fit_cfg = FitConfig(method=config.method, starts=config.starts, seed=config.seed)
     fits = fit_behaviors(
         config.model, behaviors, fit_cfg, hierarchical=config.hierarchical, progress=progress
