@@ -305,8 +305,8 @@ def run_pipeline(
         )
         for e in events
     ]
-    if config.n_actions is None:  # read from the data: the largest over all participants
-        behaviors = harmonize_actions(behaviors)
+    if config.n_actions is None and not any(isinstance(e, Behavior) for e in events):
+        behaviors = harmonize_actions(behaviors)  # from the files: the largest over everyone
     fit_cfg = FitConfig(method=config.method, starts=config.starts, seed=config.seed)
     fits = fit_behaviors(
         config.model, behaviors, fit_cfg, hierarchical=config.hierarchical, progress=progress
