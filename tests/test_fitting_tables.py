@@ -323,3 +323,36 @@ def test_resume_refuses_fits_made_from_other_data(tmp_path, capsys):
     assert "sub-0_fit.json was fitted from other data or another configuration" in err
     assert main([*args, "--out", str(out), "--starts", "3", "--force"]) == 0  # refit all
     assert (_fits(out)["n_starts"] == 3).all()
+
+
+def test_reader_mappings_on_a_tiny_table(tmp_path):
+    """The documented codings, value by value: 1-based choices, the action count over all
+    participants, and the two-step option column (options 1, 2 in state 1; 3, 4 in state 2)."""
+    from darkcontrol.neuro.behavior import read_behavior_table
+
+    path = tmp_path / "tiny.csv"
+    pd.DataFrame({"id": ["A", "A", "B", "B"], "c": [1, 2, 3, 1], "r": [0, 1, 1, 0]}).to_csv(
+        path, index=False
+    )
+    a, b = read_behavior_table(path, "bandit", columns={"subject": "id", "choice": "c",
+                                                        "outcome": "r"}, choice_base=1)  # fmt: skip
+    assert (a.participant, b.participant) == ("sub-A", "sub-B")
+    assert a.n_actions == b.n_actions == 3  # A never chose 3: the group's action set
+    np.testing.assert_array_equal(a.choice, [0, 1])
+    np.testing.assert_array_equal(b.choice, [2, 0])
+    assert not a.timed and list(a.onset) == [0.0, 1.0]
+    path = tmp_path / "ts.tsv"
+    pd.DataFrame({"s": 1, "c1": [1, 2, 1, 2], "c2": [1, 2, 3, 4], "r": [1, 0, 0, 1]}).to_csv(
+        path, sep="\t", index=False
+    )
+    (ts,) = read_behavior_table(path, "two_step", columns={"subject": "s", "choice": "c1",
+                                "choice2": "c2", "outcome": "r"}, choice_base=1)  # fmt: skip
+    np.testing.assert_array_equal(ts.choice, [0, 1, 0, 1])
+    np.testing.assert_array_equal(ts.next_state, [1, 1, 2, 2])
+    np.testing.assert_array_equal(ts.choice2, [0, 1, 0, 1])
+    # an option outside 1..4 names its row and the coding
+    pd.DataFrame({"s": 1, "c1": [1], "c2": [5], "r": [1]}).to_csv(path, sep="\t", index=False)
+    with pytest.raises(ValueError, match=r"line 2 \(row 0\), column 'c2': 5 is outside the "
+                       r"second-stage options \(1..4, 1-based\)"):  # fmt: skip
+        read_behavior_table(path, "two_step", columns={"subject": "s", "choice": "c1",
+                            "choice2": "c2", "outcome": "r"}, choice_base=1)  # fmt: skip
