@@ -78,8 +78,11 @@ def docstring_reference(cls: type) -> str:
 
 
 def _entry_class(entry_point: str) -> type:
+    """The environment class behind an entry point; a factory (a task that wraps its world)
+    names its class in ``env_class``."""
     module, name = entry_point.split(":")
-    return getattr(importlib.import_module(module), name)
+    entry = getattr(importlib.import_module(module), name)
+    return getattr(entry, "env_class", entry)
 
 
 def register_all() -> None:
