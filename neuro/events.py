@@ -493,6 +493,41 @@ def events_by_run(
 
 
 # -- BIDS files ----------------------------------------------------------------------------------
+def read_tsv(path: str | os.PathLike, what: str = "file") -> pd.DataFrame:
+    """A BIDS-style TSV (``n/a`` = missing) read with every failure naming the file: missing,
+    a folder, empty (0 bytes), not UTF-8 text, or with a header and no rows."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no {what} at {path}")
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder; give a .tsv file")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{what} {path} is empty (0 bytes); expected a TSV with a header row")
+    raw = path.read_bytes()
+    if b"\x00" in raw[:4096]:
+        raise ValueError(f"{what} {path} is a binary file, not a tab-separated text file")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{what} {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 TSV"
+        ) from None
+    try:
+        df = pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"{what} {path} is not a valid TSV: {exc}") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{what} {path} holds no header row") from None
+    if len(df) == 0:
+        raise ValueError(f"{what} {path} has a header ({list(df.columns)}) but no rows")
+    if len(df.columns) == 1 and ("," in str(df.columns[0]) or ";" in str(df.columns[0])):
+        raise ValueError(
+            f"{what} {path} has one column {str(df.columns[0])!r}: it looks comma- or "
+            "semicolon-separated; BIDS files are tab-separated"
+        )
+    return df
+
+
 def read_events(
     path: str | os.PathLike,
     *,
@@ -510,9 +545,7 @@ def read_events(
     rejected with ``extra="error"``. Errors name the row as ``row i (line i+2 of the file)``.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no events file at {path}")
-    df = pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=False)
+    df = read_tsv(path, "events file")
     if modulation is not None:
         if modulation not in df.columns:
             raise ValueError(f"{path}: no column {modulation!r} to use as modulation")

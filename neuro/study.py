@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from darkcontrol.neuro.design import task_columns
@@ -25,8 +26,10 @@ from darkcontrol.neuro.glm import (
     fit_first_level,
     fit_roi_glm,
     fit_second_level,
+    peak_table,
     roi_second_level,
     roi_signals,
+    signal_mask,
     threshold_map,
 )
 
@@ -82,6 +85,8 @@ class StudyResult:
     designs: list[list[pd.DataFrame]]  # per participant, per run
     config: dict = field(default_factory=dict)
     first_level_z: list[dict[str, Any]] = field(default_factory=list)  # per participant
+    signal: list = field(default_factory=list)  # per participant: SignalMask (voxels used)
+    notes: list[str] = field(default_factory=list)  # excluded voxels, missing ROIs
 
 
 def analyze(
@@ -104,12 +109,19 @@ def analyze(
         from tqdm.auto import tqdm
 
         iterator = tqdm(iterator, desc="first levels", leave=False)
-    tables, effects, zs = [], {n: [] for n in named}, []
-    for _, p in iterator:
-        sig = roi_signals(p.imgs, atlas, mask_img, config.glm.t_r)
+    tables, effects, zs, signals, notes = [], {n: [] for n in named}, [], [], []
+    for i, p in iterator:
+        who = p.label or f"participant {i + 1}"
+        usable = signal_mask(p.imgs, mask_img, label=who)
+        signals.append(usable)
+        notes.append(f"{who}: {usable.describe()}")
+        sig = roi_signals(p.imgs, atlas, mask_img, config.glm.t_r, usable=usable)
+        missing = sig[0].attrs.get("missing_rois", [])
+        if missing:
+            notes.append(f"{who}: ROIs {missing} have no voxel with signal (reported as n/a)")
         tables.append(fit_roi_glm(sig, p.designs, config.glm))
         if config.voxelwise:
-            fit = fit_first_level(p.imgs, p.designs, mask_img, config.glm)
+            fit = fit_first_level(p.imgs, p.designs, usable.img, config.glm)
             maps = contrast_maps(fit, named)
             for n in named:
                 effects[n].append(maps[n]["effect"])
@@ -117,14 +129,21 @@ def analyze(
     group = roi_second_level(tables) if len(participants) > 1 else None
     out_maps: dict[str, dict[str, Any]] = {}
     if config.voxelwise:
+        from nilearn.image import new_img_like
+
+        common = np.logical_and.reduce([np.asarray(u.img.dataobj) > 0 for u in signals])
+        if not common.any():
+            raise ValueError("no voxel carries signal in every participant: no group map")
+        analysed = new_img_like(signals[0].img, common.astype(np.uint8))
         for n in named:
             if len(participants) > 1:
-                z = fit_second_level(effects[n], mask_img)["z"]
+                z = fit_second_level(effects[n], analysed)["z"]
                 level = f"second level (n = {len(participants)})"
             else:
                 z, level = zs[0][n], "first level"
+            # the correction counts the voxels analysed (those with signal), nothing else
             thr_img, thr = threshold_map(
-                z, mask_img, config.alpha, config.height_control, config.cluster_threshold
+                z, analysed, config.alpha, config.height_control, config.cluster_threshold
             )
             out_maps[n] = {
                 "z": z,
@@ -132,6 +151,9 @@ def analyze(
                 "threshold": thr,
                 "level": level,
                 "expression": named[n],
+                "peaks": peak_table(
+                    thr_img, thr, atlas, cluster_threshold=config.cluster_threshold
+                ),
             }
     cfg = asdict(config)
     cfg["contrasts"] = list(contrasts)
@@ -142,4 +164,6 @@ def analyze(
         designs=[list(p.designs) for p in participants],
         config=cfg,
         first_level_z=zs,
+        signal=signals,
+        notes=notes,
     )

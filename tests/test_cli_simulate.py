@@ -97,7 +97,9 @@ def test_dmn_agent_from_the_command_line(tmp_path):
         (["--set", "alpha"], "expected key=value"),
         (["--set", "alpha=2.0"], "alpha must be in [0, 1]"),
         (["--set", "learning_rate=0.1"], "unknown parameter(s) ['learning_rate']"),
-        (["--episodes", "0"], "episodes must be >= 1"),
+        (["--episodes", "0"], "--episodes: must be >= 1"),
+        (["--max-steps", "0"], "--max-steps: must be >= 1"),
+        (["--set", "alpha=abc"], "alpha takes a number"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_clear_message(tmp_path, capsys, argv, message):
