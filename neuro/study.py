@@ -167,3 +167,158 @@ def analyze(
         signal=signals,
         notes=notes,
     )
+
+
+#: files ``glm_files`` writes into its output folder (z maps and peaks add one per contrast)
+GLM_OUTPUTS = ("roi_table.tsv", "config.json", "report.html", "zmap_*.nii.gz", "peaks_*.tsv")
+
+
+def glm_files(
+    bold: Sequence[str],
+    t_r: float,
+    out: str,
+    *,
+    events: Sequence[str] | None = None,
+    trace: str | None = None,
+    quantities: str = "rpe",
+    phases: str = "online",
+    modulation_column: str | None = None,
+    confounds: Sequence[str] | None = None,
+    confound_strategy: Sequence[str] = ("motion6",),
+    confound_nan: str = "error",
+    mask: str = "mni",
+    atlas: str = "dmn",
+    atlas_names: Sequence[str] | None = None,
+    radius: float = 6.0,
+    config: StudyConfig,
+    design_options: dict | None = None,
+    force: bool = False,
+    progress: bool = False,
+    run_config: dict | None = None,
+    echo=print,
+) -> dict[str, Any]:
+    """The engine of ``darkcontrol glm``: one participant's runs from files to a report.
+
+    Every input is checked before any fit (BOLD readability and TR, events or Trace, confounds,
+    mask, atlas); voxels without signal are excluded and counted; outputs (``GLM_OUTPUTS``)
+    are written atomically into ``out``, refused if present unless ``force``. Returns the
+    paths written and the :class:`StudyResult`.
+    """
+    import json
+    from pathlib import Path
+
+    from darkcontrol import __version__
+    from darkcontrol._util import atomic_write_text
+    from darkcontrol.neuro.atlas import atlas_from_labels, dmn_atlas
+    from darkcontrol.neuro.design import DesignConfig, make_design
+    from darkcontrol.neuro.io import align_mask, check_events_in_scan, load_runs, open_nifti
+    from darkcontrol.neuro.report import study_report
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a file; give a folder")
+    existing = sorted({p for pat in GLM_OUTPUTS for p in out.glob(pat)}) if out.is_dir() else []
+    if existing and not force:
+        raise ValueError(
+            f"{out} already holds GLM outputs ({', '.join(p.name for p in existing[:4])}"
+            f"{' ...' if len(existing) > 4 else ''}); pass --force to replace them, or choose "
+            "another --out"
+        )
+    runs = load_runs(
+        bold,
+        t_r,
+        events=events,
+        confounds=confounds,
+        confound_strategy=list(confound_strategy),
+        confound_nan=confound_nan,
+        events_kwargs={"modulation": modulation_column} if events else None,
+    )
+    if trace is not None:
+        from darkcontrol.neuro.events import trace_to_events
+        from darkcontrol.regions import RegionMap
+        from darkcontrol.trace import read_trace
+
+        tr_frame = read_trace(trace)
+        trace_runs = sorted(int(r) for r in tr_frame["run"].unique())
+        if len(trace_runs) != len(runs):
+            raise ValueError(f"Trace has runs {trace_runs} but {len(runs)} BOLD run(s) given")
+        for r, tr_run in zip(runs, trace_runs):
+            r.events = trace_to_events(
+                tr_frame,
+                region_map=RegionMap.paper(),
+                run=tr_run,
+                quantities=quantities,
+                phases=tuple(p.strip() for p in phases.split(",")),
+            )
+            check_events_in_scan(r.events, r.n_scans, t_r, f"Trace run {tr_run}")
+    if any(r.events is None for r in runs):
+        raise ValueError("give events (one events.tsv per run) or a Trace")
+    opts = dict(design_options or {})
+    designs = [
+        make_design(
+            r.events, DesignConfig(t_r=t_r, n_scans=r.n_scans, **opts), confounds=r.confounds
+        )
+        for r in runs
+    ]
+    bold0 = runs[0].img
+    if mask == "mni":
+        from nilearn.datasets import load_mni152_brain_mask
+
+        res = int(round(float(np.mean(bold0.header.get_zooms()[:3]))))
+        mask_img = align_mask(load_mni152_brain_mask(resolution=max(res, 1)), bold0)
+        mask_note = f"mask: nilearn MNI152 brain mask at {res} mm on the BOLD grid"
+    else:
+        mask_img = align_mask(mask, bold0)
+        mask_note = f"mask: {mask}"
+    echo(mask_note)
+    if atlas == "dmn":
+        from nilearn.image import index_img
+
+        roi_atlas = dmn_atlas(index_img(bold0, 0), radius=radius, mask_img=mask_img)
+    else:
+        if not atlas_names:
+            raise ValueError("--atlas with a label image needs --atlas-names")
+        labels = open_nifti(atlas, "atlas label image", ndim=3)
+        roi_atlas = atlas_from_labels(labels, list(atlas_names), bold0.slicer[..., 0])
+    result = analyze(
+        [Participant([r.img for r in runs], designs)],
+        mask_img,
+        roi_atlas,
+        config,
+        progress=progress,
+    )
+    for note in result.notes:
+        echo(note)
+    written = [
+        atomic_write_text(
+            out / "roi_table.tsv",
+            result.roi_tables[0].to_csv(sep="\t", index=False, na_rep="n/a"),
+        )
+    ]
+    for name, m in result.maps.items():
+        written.append(_write_nifti(m["z"], out / f"zmap_{name}.nii.gz"))
+        written.append(_write_nifti(m["thresholded"], out / f"zmap_{name}_thresholded.nii.gz"))
+        written.append(
+            atomic_write_text(
+                out / f"peaks_{name}.tsv", m["peaks"].to_csv(sep="\t", index=False, na_rep="n/a")
+            )
+        )
+    meta = {"darkcontrol_version": __version__, "cli": run_config or {}, "study": result.config}
+    written.append(atomic_write_text(out / "config.json", json.dumps(meta, indent=2, default=str)))
+    notes = [mask_note]
+    written.append(study_report(result, out / "report.html", run_config=run_config, notes=notes))
+    return {"result": result, "written": written, "mask_note": mask_note}
+
+
+def _write_nifti(img, path):
+    """Gzipped NIfTI written atomically, the package version in the header's description."""
+    import gzip
+
+    import nibabel as nib
+
+    from darkcontrol import __version__
+    from darkcontrol._util import atomic_write_bytes
+
+    img = nib.Nifti1Image(img.get_fdata(dtype="float32"), img.affine, img.header)
+    img.header["descrip"] = f"darkcontrol {__version__} z map"[:79]
+    return atomic_write_bytes(path, gzip.compress(img.to_bytes(), compresslevel=6))
