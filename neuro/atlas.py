@@ -296,6 +296,13 @@ def atlas_from_labels(labels_img, names: Sequence[str] | Mapping[int, str], targ
     missing = sorted(set(mapping) - set(values))
     if missing:
         raise ValueError(f"label values {missing} ({[mapping[m] for m in missing]}) not in image")
+    unnamed = sorted(set(values) - set(mapping))
+    if unnamed:
+        raise ValueError(
+            f"the label image has labels {values} but {len(mapping)} name(s) were given "
+            f"({list(mapping.values())}); labels {unnamed[:10]} have no name: give one name "
+            "per label (label k -> k-th name)"
+        )
     if tuple(img.shape[:3]) != shape or not np.allclose(img.affine, affine, atol=1e-3):
         warnings.warn(
             f"label image {img.shape[:3]} differs from the target grid {shape}; resampling "

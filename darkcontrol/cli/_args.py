@@ -183,6 +183,11 @@ def _convert(flag: str, key: str, text: str, kind: Any) -> Any:
             return None
         kind = base[0]
     value = parse_value(text)
+    if kind is float and isinstance(value, str):
+        try:  # nan, inf: numbers json does not read, refused below as not finite
+            value = float(value)
+        except ValueError:
+            pass
     if kind in (int, float, bool, str):
         ok = {
             int: isinstance(value, int) and not isinstance(value, bool),

@@ -300,6 +300,8 @@ def _field_kinds(cls: type) -> dict[str, type]:
         base = args[0] if len(args) == 1 else hint
         if base in _TYPE_WORDS:
             out[name] = base
+        elif float in args:  # per-agent numbers (float | int | array), a value in a spec
+            out[name] = float
     return out
 
 
