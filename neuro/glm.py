@@ -752,6 +752,7 @@ def peak_table(
         return pd.DataFrame(columns=columns)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*threshold.*")
+        warnings.filterwarnings("ignore", message="No clusters found")
         table = get_clusters_table(
             z_img,
             stat_threshold=float(threshold),
