@@ -146,9 +146,15 @@ def run(args) -> int:
             f"p {format_p(row['p'])} (FDR {format_p(row['p_fdr'])}, Bonferroni "
             f"{format_p(row['p_bonferroni'])})"
         )
+    control = f"{args.height_control} alpha={args.alpha}"
     for name, m in result.maps.items():
         n = int((m["thresholded"].get_fdata() != 0).sum())
-        thr = f"|z| > {m['threshold']:.2f}" if m["threshold"] < float("inf") else "nothing"
-        print(f"{name}: {n} voxels with {thr} ({args.height_control}), {len(m['peaks'])} peaks")
+        if n:
+            print(
+                f"{name}: {n} voxels with |z| > {m['threshold']:.2f} ({control}), "
+                f"{len(m['peaks'])} peaks in peaks_{name}.tsv"
+            )
+        else:
+            print(f"{name}: nothing survives ({control})")
     print(f"report: {res['written'][-1]}")
     return 0
