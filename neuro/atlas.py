@@ -288,7 +288,7 @@ def atlas_from_labels(labels_img, names: Sequence[str] | Mapping[int, str], targ
     data = np.asarray(img.dataobj)
     if data.ndim != 3:
         raise ValueError(f"a label image is 3D, got shape {data.shape}")
-    values = sorted(set(np.unique(data).astype(int)) - {0})
+    values = sorted(int(v) for v in set(np.unique(data).astype(int)) - {0})
     if isinstance(names, Mapping):
         mapping = {int(k): str(v) for k, v in names.items()}
     else:

@@ -182,6 +182,7 @@ def glm_files(
     trace: str | None = None,
     quantities: str = "rpe",
     phases: str = "online",
+    regressor_names: str = "quantity",
     modulation_column: str | None = None,
     confounds: Sequence[str] | None = None,
     confound_strategy: Sequence[str] = ("motion6",),
@@ -249,6 +250,7 @@ def glm_files(
                 run=tr_run,
                 quantities=quantities,
                 phases=tuple(p.strip() for p in phases.split(",")),
+                label=regressor_names,
             )
             check_events_in_scan(r.events, r.n_scans, t_r, f"Trace run {tr_run}")
     if any(r.events is None for r in runs):

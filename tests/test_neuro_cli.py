@@ -64,9 +64,10 @@ def test_regressors_cli_writes_events_design_figure_and_diagnostics(tmp_path, ca
     assert "run 0" in capsys.readouterr().out
     events = read_events(out / "run-0_events.tsv")
     n = int((trace["phase"] == "online").sum())
-    assert events["trial_type"].value_counts().to_dict() == {"trial": n, "rpe": n, "vmPFC": n}
+    # the vmPFC node's regressor is named after its quantity, Q(s, a)
+    assert events["trial_type"].value_counts().to_dict() == {"trial": n, "rpe": n, "q": n}
     design = pd.read_csv(out / "run-0_design.tsv", sep="\t", index_col=0)
-    assert {"rpe", "rpe_derivative", "vmPFC", "trial"} <= set(design.columns)
+    assert {"rpe", "rpe_derivative", "q", "trial"} <= set(design.columns)
     assert design.shape[0] == 110
     assert (out / "run-0_design.png").stat().st_size > 1000
     assert (out / "run-0_vif.tsv").exists() and (out / "run-0_design.json").exists()

@@ -50,6 +50,13 @@ def add_parser(sub) -> None:
     p.add_argument("--tr", type=positive_float, required=True, help="repetition time in seconds")
     p.add_argument("--quantities", default="rpe", help="with --trace: comma-separated")
     p.add_argument("--phases", default="online", help="with --trace: online,offline")
+    p.add_argument(
+        "--regressor-names",
+        choices=["quantity", "node"],
+        default="quantity",
+        help="with --trace: name a node's regressor after its quantity (q, abs_rpe; default) "
+        "or after the node (vmPFC, rTPJ)",
+    )
     p.add_argument("--modulation-column", default=None, help="events column used as modulation")
     p.add_argument("--confounds", nargs="+", help="fMRIPrep confounds.tsv, one per run")
     p.add_argument(
@@ -119,6 +126,7 @@ def run(args) -> int:
         trace=args.trace,
         quantities=args.quantities,
         phases=args.phases,
+        regressor_names=args.regressor_names,
         modulation_column=args.modulation_column,
         confounds=args.confounds,
         confound_strategy=strategy,

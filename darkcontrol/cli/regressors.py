@@ -29,7 +29,9 @@ diagnostics (variance inflation factors).
 
 Quantities are Trace columns (rpe, q, spe, update_norm, reward, policy_entropy, choice_prob)
 or nodes of the paper's region map (PMC, dmPFC, vmPFC, rTPJ = |rpe|, lTPJ, HPC = offline
-steps, NAcc). Each quantity is a parametric modulator with its own trial_type; unmodulated
+steps, NAcc); a node's regressor is named after its quantity (vmPFC -> q, rTPJ -> abs_rpe,
+NAcc -> reward; --regressor-names node keeps the node's name). Each quantity is a parametric
+modulator with its own trial_type; unmodulated
 onsets are `trial` (online steps) and `offline` (offline steps). Modulators are mean-centred
 by default. The Trace's `time` (seconds) is the onset; frame times are (k + slice_time_ref) TR.
 --n-scans auto covers each run: ceil((last onset + its duration + 16 s HRF tail) / TR) scans.
@@ -92,6 +94,13 @@ def add_parser(sub) -> None:
     p.add_argument("--no-center", action="store_true", help="do not mean-centre modulators")
     p.add_argument("--orthogonalize", action="store_true", help="serial orthogonalisation")
     p.add_argument("--nan", choices=["error", "drop"], default="error", help="NaN quantities")
+    p.add_argument(
+        "--regressor-names",
+        choices=["quantity", "node"],
+        default="quantity",
+        help="name a node's regressor after its quantity (q, abs_rpe, reward; default) or "
+        "after the node (vmPFC, rTPJ, NAcc)",
+    )
     p.add_argument(
         "--collisions",
         choices=["error", "sum", "mean"],
@@ -158,6 +167,7 @@ def run(args) -> int:
         orthogonalize=args.orthogonalize,
         nan=args.nan,
         collisions=args.collisions,
+        label=args.regressor_names,
     )
     try:
         fir = tuple(int(d) for d in args.fir_delays.split(",")) if args.fir_delays else None
