@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 HELP = """Fit a learning model to each participant's choices (BIDS events.tsv, one file per
 participant), replay the fitted agent over the participant's own history, and write:
@@ -90,7 +89,8 @@ def run(args) -> int:
     import pandas as pd
 
     from darkcontrol import __version__
-    from darkcontrol._util import atomic_write_text, parse_assignments
+    from darkcontrol._util import atomic_write_text
+    from darkcontrol.cli._args import parse_settings, show_progress
     from darkcontrol.neuro.behavior import EventColumns, read_events
     from darkcontrol.neuro.fitting import FitConfig
     from darkcontrol.neuro.pipeline import fit_behaviors
@@ -119,7 +119,7 @@ def run(args) -> int:
         )
         for path in args.events
     ]
-    fixed = parse_assignments(args.fix) or None
+    fixed = parse_settings(args.fix, flag="--fix") or None
     options = {"n_actions": behaviors[0].n_actions} if args.agent == "random" else {}
     model = make_model(args.agent, fixed=fixed, **options)
     labels = [b.participant for b in behaviors]
@@ -127,7 +127,7 @@ def run(args) -> int:
         for i, b in enumerate(behaviors):  # keep rows distinguishable
             b.participant = f"{b.participant}#{i}"
     fit_cfg = FitConfig(method=args.method, starts=args.starts, seed=args.seed)
-    progress = not args.quiet and sys.stderr.isatty()
+    progress = show_progress(args)
     fits = fit_behaviors(
         model,
         behaviors,
