@@ -809,6 +809,20 @@ def nearest_labels(atlas, coords_mm: np.ndarray) -> tuple[list[str], np.ndarray]
     return names, np.asarray(dists)
 
 
+def threshold_note(thresholded_img, threshold: float) -> str:
+    """What a thresholded map shows: ``"|z| > 3.10: 42 voxel(s)"``, ``"nothing survives |z| >
+    3.10"``, or ``"nothing survives the correction"`` (an infinite threshold)."""
+    from nilearn.image import load_img
+
+    data = np.asarray(load_img(thresholded_img).dataobj, dtype=np.float64)
+    if not np.isfinite(threshold):
+        return "nothing survives the correction"
+    survivors = int(np.count_nonzero(np.abs(data) > threshold))
+    if survivors:
+        return f"|z| > {threshold:.2f}: {survivors} voxel(s)"
+    return f"nothing survives |z| > {threshold:.2f}"
+
+
 def plot_thresholded(thresholded_img, threshold: float, *, title: str = "", axes=None, **kwargs):
     """Glass brain of a thresholded z map that never shows what did not survive.
 
@@ -822,11 +836,8 @@ def plot_thresholded(thresholded_img, threshold: float, *, title: str = "", axes
     from nilearn.plotting import plot_glass_brain
 
     img = load_img(thresholded_img)
-    data = np.asarray(img.dataobj, dtype=np.float64)
-    finite = np.isfinite(threshold)
-    survivors = int(np.count_nonzero(np.abs(data) > threshold)) if finite else 0
-    if survivors:
-        note = f"|z| > {threshold:.2f}: {survivors} voxel(s)"
+    note = threshold_note(img, threshold)
+    if not note.startswith("nothing"):
         return plot_glass_brain(
             img,
             threshold=float(threshold),
@@ -836,9 +847,6 @@ def plot_thresholded(thresholded_img, threshold: float, *, title: str = "", axes
             colorbar=True,
             **kwargs,
         )
-    note = (
-        f"nothing survives |z| > {threshold:.2f}" if finite else "nothing survives the correction"
-    )
     empty = new_img_like(img, np.zeros(img.shape[:3], dtype=np.float32))
     return plot_glass_brain(
         empty,

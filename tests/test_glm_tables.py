@@ -134,3 +134,39 @@ def test_second_level_corrections_and_effect_size():
 )
 def test_p_values_are_printed_with_significant_digits(p, text):
     assert format_p(p) == text
+
+
+def test_a_map_where_nothing_survives_is_drawn_empty_with_the_threshold_stated():
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from nilearn.image import new_img_like
+
+    from darkcontrol.neuro.glm import plot_thresholded, threshold_note
+
+    dm = make_design(_events(), DesignConfig(t_r=T_R, n_scans=N_SCANS))
+    sim = simulate_bold(dm, {"rTPJ": {"rpe": 0.0}}, SyntheticConfig(n_scans=N_SCANS), seed=2)
+    rng = np.random.default_rng(0)
+    noise = new_img_like(sim.mask_img, rng.normal(size=sim.mask_img.shape).astype(np.float32))
+    zero = new_img_like(sim.mask_img, np.zeros(sim.mask_img.shape, np.float32))
+
+    def render(img, thr):
+        fig = plt.figure(figsize=(6, 2.5))
+        display = plot_thresholded(img, thr, title="rpe", figure=fig)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=60)
+        plt.close(fig)
+        return display, plt.imread(io.BytesIO(buf.getvalue()))
+
+    display, drawn = render(noise, np.inf)  # the unthresholded noise must not be drawn
+    _, empty = render(zero, np.inf)
+    np.testing.assert_array_equal(drawn, empty)
+    assert threshold_note(noise, np.inf) == "nothing survives the correction"
+    _, some = render(noise, 2.5)  # with a finite threshold the survivors are drawn
+    assert not np.array_equal(some, empty)
+    n = int((np.abs(np.asarray(noise.dataobj)) > 2.5).sum())
+    assert threshold_note(noise, 2.5) == f"|z| > 2.50: {n} voxel(s)"
+    assert threshold_note(zero, 2.5) == "nothing survives |z| > 2.50"
