@@ -2,6 +2,10 @@
 
 One error per mismatch, each saying what was given and what was expected:
 
+- a NIfTI file that cannot be read whole (:func:`open_nifti`: empty, not gzip, unparsable,
+  truncated, wrong dimensionality), named in the message;
+- a Trace file that is not Parquet, lacks columns or holds values of the wrong type
+  (:func:`load_trace`, naming the column and a value);
 - a BOLD run that is not 4D (x, y, z, time);
 - a TR that disagrees with the image header (``pixdim[4]``, converted from ms/us when the
   header's time unit says so); a header without a TR (0) only warns;
@@ -22,6 +26,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -297,3 +302,66 @@ def load_runs(
             check_confounds(conf, n_scans, label=f"confounds of run {r}")
         runs.append(RunInputs(img, n_scans, ev, conf, {"run": r}))
     return runs
+
+
+def load_trace(path: str | os.PathLike, what: str = "Trace"):
+    """A Trace from Parquet, every problem named: not Parquet, a column of the wrong type
+    (with an example value), missing columns, no rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from darkcontrol.trace import COLUMNS, read_trace, validate_trace
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{what} {str(p)!r} does not exist")
+    if p.is_dir():
+        raise ValueError(f"{what} {str(p)!r} is a folder; give a file")
+    if p.stat().st_size == 0:
+        raise ValueError(f"{what} {str(p)!r} is empty (0 bytes)")
+    try:
+        table = pq.read_table(p)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValueError(
+            f"{what} {str(p)!r} is not a readable Parquet file ({type(exc).__name__}); give the "
+            "file written by `darkcontrol simulate`"
+        ) from None
+    frame = table.to_pandas()
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} {str(p)!r} lacks Trace column(s) {missing}")
+    for col, dtype in COLUMNS.items():
+        try:
+            frame[col].astype(dtype)
+        except (TypeError, ValueError):
+            values = frame[col].dropna()
+            example = next(
+                (v for v in values if not _castable(v, dtype)),
+                values.iloc[0] if len(values) else None,
+            )
+            raise ValueError(
+                f"{what} {str(p)!r}: column {col!r} must hold {_dtype_words(dtype)}, got "
+                f"{example!r} (dtype {frame[col].dtype})"
+            ) from None
+    if len(frame) == 0:
+        raise ValueError(f"{what} {str(p)!r} has no rows")
+    return validate_trace(read_trace(p))
+
+
+def _dtype_words(dtype: Any) -> str:
+    d = str(dtype)
+    if d.startswith(("Int", "int")):
+        return "whole numbers (or n/a)"
+    if d.startswith("float"):
+        return "numbers"
+    return f"values of type {d}"
+
+
+def _castable(value: Any, dtype: Any) -> bool:
+    import pandas as pd
+
+    try:
+        pd.Series([value]).astype(dtype)
+        return True
+    except (TypeError, ValueError):
+        return False

@@ -236,10 +236,10 @@ def glm_files(
     )
     if trace is not None:
         from darkcontrol.neuro.events import trace_to_events
+        from darkcontrol.neuro.io import load_trace
         from darkcontrol.regions import RegionMap
-        from darkcontrol.trace import read_trace
 
-        tr_frame = read_trace(trace)
+        tr_frame = load_trace(trace)
         trace_runs = sorted(int(r) for r in tr_frame["run"].unique())
         if len(trace_runs) != len(runs):
             raise ValueError(f"Trace has runs {trace_runs} but {len(runs)} BOLD run(s) given")

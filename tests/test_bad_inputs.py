@@ -843,6 +843,43 @@ SET_CASES = [
     ),
 ]
 
+
+def glm_trace(make):
+    def argv(f, tmp):
+        path = make(f, tmp)
+        return ["glm", "--bold", str(f["bold"]), "--trace", str(path), "--tr", "2"] + [
+            "--out",
+            str(tmp / "out"),
+        ]
+
+    return argv
+
+
+def _two_run_trace(f, t):
+    df = pd.concat([f["trace_frame"], f["trace_frame"].assign(run=1)], ignore_index=True)
+    p = t / "two.parquet"
+    df.to_parquet(p)
+    return p
+
+
+TRACE_CASES += [
+    Case(
+        "glm-trace-not-parquet",
+        glm_trace(lambda f, t: _write(t, "tr.parquet", "a,b\n1,2\n")),
+        ("tr.parquet", "Parquet"),
+    ),
+    Case(
+        "glm-trace-runs-mismatch",
+        glm_trace(_two_run_trace),
+        ("runs [0, 1]", "1 BOLD run(s)"),
+    ),
+    Case(
+        "glm-trace-unknown-quantity",
+        lambda f, t: glm_trace(lambda f, t: f["trace"])(f, t) + ["--quantities", "nosuch"],
+        ("nosuch",),
+    ),
+]
+
 NAME_CASES = [
     Case("agent-unknown", sim(agent="nonesuch"), ("nonesuch", "q_learning", "dmn")),
     Case(

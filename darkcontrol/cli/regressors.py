@@ -13,7 +13,6 @@ from darkcontrol.cli._args import (
     output_folder_files,
     positive_float,
     progress,
-    read_trace_input,
     refuse_overwrite,
     show_progress,
 )
@@ -153,9 +152,10 @@ def run(args) -> int:
         write_design,
     )
     from darkcontrol.neuro.events import EventsConfig, trace_to_events, write_events
+    from darkcontrol.neuro.io import load_trace
     from darkcontrol.regions import RegionMap
 
-    trace = read_trace_input(args.trace)
+    trace = load_trace(args.trace)
     ev_config = EventsConfig(
         quantities=tuple(q.strip() for q in args.quantities.split(",") if q.strip()),
         phases=tuple(p.strip() for p in args.phases.split(",") if p.strip()),
