@@ -223,3 +223,27 @@ def test_glm_cli_from_a_trace(study, tmp_path):
     table = pd.read_csv(out / "roi_table.tsv", sep="\t")
     assert set(table["regressor"]) == {"trial", "rpe", "q"}
     assert_images_decode(out / "report.html")
+
+
+def test_regressors_n_scans_auto_covers_each_run(tmp_path, capsys):
+    rec = TraceRecorder(run=0)
+    rec.begin_episode()
+    for t in (0.0, 40.0, 99.0):
+        rec.time = t
+        rec.online(rpe=float(t))
+    rec2 = TraceRecorder(run=1)
+    rec2.begin_episode()
+    for t in (0.0, 10.0, 30.5):
+        rec2.time = t
+        rec2.online(rpe=float(t))
+    trace = pd.concat([rec.to_frame(), rec2.to_frame()], ignore_index=True)
+    write_trace(trace, tmp_path / "t.parquet", {})
+    argv = ["regressors", str(tmp_path / "t.parquet"), "--tr", "2", "--n-scans", "auto"]
+    argv += ["--quiet", "--out", str(tmp_path / "reg")]
+    assert main(argv) == 0, capsys.readouterr().err
+    # ceil((last onset + 1 s duration + 16 s HRF tail) / TR)
+    for run, n in ((0, 58), (1, 24)):
+        design = pd.read_csv(tmp_path / "reg" / f"run-{run}_design.tsv", sep="\t", index_col=0)
+        assert len(design) == n
+    assert main(argv) == 2 and "--force" in capsys.readouterr().err
+    assert main([*argv, "--force"]) == 0
