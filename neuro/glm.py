@@ -26,8 +26,17 @@ Second level (participants): the one-sample t-test of the participants' first-le
 (the summary-statistics approach of Holmes & Friston 1998, NeuroImage 7:S754), voxelwise with
 nilearn's ``SecondLevelModel`` and per ROI with scipy.
 
+Voxels without signal (all zero, NaN or constant over a run: a partial field of view, voxels
+masked out in preprocessing) are removed from the analysis mask before any fit
+(:func:`signal_mask`), since nilearn would fit them and return z values from rounding noise;
+ROIs are averaged over their usable voxels, and an ROI without any is reported missing (NaN),
+not 0.
+
 Voxelwise maps are thresholded with ``threshold_stats_img``: FDR (Benjamini & Hochberg 1995,
-JRSS-B 57:289-300) or Bonferroni (family-wise) over the mask.
+JRSS-B 57:289-300) or Bonferroni (family-wise) over the voxels analysed; :func:`peak_table`
+lists their clusters and peaks (nilearn's ``get_clusters_table``) with the nearest atlas label.
+ROI tables carry p adjusted over their ROI x regressor family (:func:`adjust_pvalues`: BH FDR
+and Bonferroni) and effect sizes (partial r at the first level, Cohen's d at the second).
 
 Model comparison (which candidate regressor does an ROI carry?): per candidate design, BIC =
 n log(RSS/n) + k log n of the OLS fit, and the cross-validated R^2 of the task regressors after
@@ -135,8 +144,9 @@ class SignalMask:
 def signal_mask(imgs, mask_img, *, label: str = "") -> SignalMask:
     """:class:`SignalMask` of ``imgs`` (one participant's 4D runs) inside ``mask_img``.
 
-    Raises ``ValueError`` if no voxel of the mask carries signal in every run. Reads the data
-    one slice at a time (no full 4D copy in memory).
+    Raises ``ValueError`` if no voxel of the mask carries signal in every run. Each run is read
+    once (a compressed file cannot be read slice by slice cheaply: a z slice spans every
+    volume) in its stored dtype, then checked one slice at a time in float64.
     """
     from nilearn.image import load_img, new_img_like
 
@@ -153,11 +163,12 @@ def signal_mask(imgs, mask_img, *, label: str = "") -> SignalMask:
         img = load_img(img)
         if img.shape[:3] != mask.shape:
             raise ValueError(f"BOLD grid {img.shape[:3]} differs from the mask's {mask.shape}")
+        data = np.asanyarray(img.dataobj)  # one read of the file, stored dtype
         for k in range(mask.shape[2]):
             m = mask[:, :, k]
             if not m.any():
                 continue
-            y = np.asarray(img.dataobj[:, :, k, :], dtype=np.float64)[m]  # voxels x time
+            y = np.asarray(data[:, :, k, :], dtype=np.float64)[m]  # voxels x time
             bad = ~np.isfinite(y).all(axis=1)
             with np.errstate(invalid="ignore"):
                 allzero = ~bad & (y == 0).all(axis=1)
@@ -330,10 +341,11 @@ def roi_signals(imgs, atlas, mask_img, t_r: float, *, usable=None) -> list[pd.Da
     out = []
     for img in imgs:
         sums = np.zeros((len(atlas.names) + 1, img.shape[3]))
-        for z in range(keep.shape[2]):  # one slice at a time: no full 4D copy
+        data = np.asanyarray(img.dataobj)  # one read of the file, stored dtype
+        for z in range(keep.shape[2]):  # float64 one slice at a time
             m = keep[:, :, z] & (labels[:, :, z] > 0)
             if m.any():
-                y = np.asarray(img.dataobj[:, :, z, :], dtype=np.float64)[m]
+                y = np.asarray(data[:, :, z, :], dtype=np.float64)[m]
                 np.add.at(sums, labels[:, :, z][m], y)
         cols = {n: sums[codes[n]] / counts[n] for n in present}
         frame = pd.DataFrame(cols, columns=present)

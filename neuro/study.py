@@ -4,8 +4,11 @@ For each participant (one or more runs with their design matrices): ROI signals 
 and the ROI x regressor table (:func:`fit_roi_glm`, runs combined by fixed effects); the
 voxelwise first level and one z map per contrast; across participants, the ROI one-sample
 t-tests and the voxelwise second level (``SecondLevelModel``) of each contrast, thresholded with
-FDR or Bonferroni over the mask. With one participant the participant's own thresholded maps
-are reported instead of a group.
+FDR or Bonferroni over the voxels analysed, with a peak table per contrast. Voxels of the mask
+without signal in a participant's runs are excluded from that participant's fits (and the
+group map uses the voxels with signal in everyone); the counts land in ``StudyResult.notes``.
+With one participant the participant's own thresholded maps are reported instead of a group.
+:func:`glm_files` is the engine of ``darkcontrol glm`` (files in, checked, outputs out).
 """
 
 from __future__ import annotations
