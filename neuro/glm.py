@@ -860,15 +860,17 @@ def plot_thresholded(thresholded_img, threshold: float, *, title: str = "", axes
             **kwargs,
         )
     empty = new_img_like(img, np.zeros(img.shape[:3], dtype=np.float32))
-    return plot_glass_brain(
-        empty,
-        threshold=1.0,
-        title=f"{title}  {note}".strip(),
-        axes=axes,
-        plot_abs=False,
-        colorbar=False,
-        **kwargs,
-    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="empty mask")  # empty on purpose
+        return plot_glass_brain(
+            empty,
+            threshold=1.0,
+            title=f"{title}  {note}".strip(),
+            axes=axes,
+            plot_abs=False,
+            colorbar=False,
+            **kwargs,
+        )
 
 
 def fit_second_level(effect_imgs: Sequence, mask_img, smoothing_fwhm: float | None = None):
