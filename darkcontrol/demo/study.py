@@ -369,3 +369,32 @@ def run_study(cfg: DemoConfig, progress: bool = False, log=print) -> StudyResult
     log(f"[6/6] node hypotheses: {held}/{len(result.hypotheses)} hold (p < 0.05)")
     result.timings = timings
     return result
+
+
+def write_example_run(result: StudyResult, out_dir, participant: int = 0) -> list:
+    """One participant's inputs as a user would have them, so the README's ``glm`` and ``fit``
+    commands have something to read: the synthetic BOLD run (4D NIfTI, MNI, TR in the
+    header), its events (the regressors' BIDS events.tsv) and the choices (BIDS-style
+    behaviour TSV, online steps only: what a participant's log records)."""
+    from pathlib import Path
+
+    from darkcontrol.demo.behaviour import behaviour_of
+    from darkcontrol.neuro.behavior import write_events as write_behaviour
+    from darkcontrol.neuro.events import write_events
+    from darkcontrol.simulation import make_env
+
+    out_dir = Path(out_dir)
+    p, sim = result.participants[participant], result.sims[participant]
+    stem = out_dir / f"sub-{p.index + 1:02d}"
+    bold = Path(f"{stem}_bold.nii.gz")
+    tmp = bold.with_name(f".{bold.name}.tmp.nii.gz")
+    sim.img.to_filename(tmp)
+    tmp.replace(bold)  # atomic
+    env = make_env(result.config.env, **result.config.env_params)
+    S, A = int(env.observation_space.n), int(env.action_space.n)
+    beh = behaviour_of(p.trace, S, A, stem.name)
+    return [
+        bold,
+        write_events(p.events, f"{stem}_events.tsv")[0],
+        write_behaviour(beh, f"{stem}_beh.tsv"),
+    ]
