@@ -114,3 +114,21 @@ def test_unavailable_or_unknown_backends_are_refused():
         BatchedPrioritizedSweeping(mdp, [0], backend="numba")
     with pytest.raises(ValueError, match="backend must be one of"):
         BatchedQLearning(mdp, [0], backend="jax")
+
+
+@pytest.mark.parametrize("backend", ["torch", "numba"])
+def test_advance_is_n_steps(backend):
+    mdp = WORLDS["maze"]()
+    a = BatchedDynaQ(mdp, [1, 2], n_planning=3, backend=backend)
+    b = BatchedDynaQ(mdp, [1, 2], n_planning=3, backend=backend)
+    a.start(2, 50)
+    b.start(2, 50)
+    assert a.advance(37)
+    for _ in range(37):
+        b.step()
+    torch.testing.assert_close(a.Q, b.Q, rtol=0, atol=0)
+    assert a._run.t == b._run.t == 37
+    assert not a.advance(10_000)  # runs to the end: nothing left
+    assert a._run.t == 100
+    with pytest.raises(ValueError, match="positive int"):
+        a.advance(0)

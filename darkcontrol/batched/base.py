@@ -305,6 +305,24 @@ class BatchedLearner(ABC):
             raise RuntimeError("call start(n_episodes, max_steps) before step()")
         return run.step()
 
+    @torch.inference_mode()
+    def advance(self, n_steps: int) -> bool:
+        """``n_steps`` lockstep steps (fewer at the end of the run); False once all are done.
+
+        The same as ``n_steps`` calls of :meth:`step`; the numba backend runs them agent by
+        agent (each agent's tables stay in cache), which is much faster than one at a time."""
+        run = self._run
+        if run is None:
+            raise RuntimeError("call start(n_episodes, max_steps) before advance()")
+        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+            raise ValueError(f"n_steps must be a positive int, got {n_steps!r}")
+        if run.kernel is not None:
+            run.advance(int(n_steps))
+        else:
+            for _ in range(int(n_steps)):
+                run.step()
+        return run.t < run.t_max and bool(run.active.any())
+
     def result(self) -> BatchResult:
         if self._run is None:
             raise RuntimeError("nothing has run yet")

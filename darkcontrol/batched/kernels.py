@@ -147,8 +147,7 @@ def advance(  # noqa: PLR0913 - the state of a run, as flat arrays
         n_plan = n_planning[b]
         for t in range(t0, t_end):
             counter = t + 1
-            cmix = _mix((counter ^ _C_COUNTER) & M32)
-            base = _mix(k_b ^ cmix)
+            base = _mix(k_b ^ _mix((counter ^ _C_COUNTER) & M32))
             # act: epsilon-greedy / greedy, inverse CDF over pi(.|s)
             m = Qb[s, 0]
             for j in range(1, A):
