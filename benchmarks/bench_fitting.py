@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         ("q_learning", "darkcontrol/RestlessBandit-v0", {"alpha": 0.4, "beta": 5.0}),
         ("q_persev", "darkcontrol/RestlessBandit-v0", {"alpha": 0.4, "beta": 5.0, "kappa": 1.0}),
         (
-            "hybrid",
+            "two_step_hybrid",
             "darkcontrol/TwoStep-v0",
-            dict(alpha1=0.5, alpha2=0.5, beta1=5.0, beta2=4.0, w=0.5, lam=0.6, p=0.1),
+            dict(alpha1=0.5, alpha2=0.5, beta1=5.0, beta2=4.0, w=0.5, lam=0.6, perseveration=0.1),
         ),
     ]
     print(f"{'model':<12} {'what':<34} {'wall s':>8} {'cpu s':>8}")

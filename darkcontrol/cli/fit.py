@@ -18,7 +18,7 @@ Column names are configurable: --columns choice=response --columns outcome=rewar
 
 examples:
   darkcontrol fit sub-*_task-bandit_events.tsv --agent q_learning --n-actions 4 --out fits/
-  darkcontrol fit sub-01_events.tsv --task two_step --agent hybrid --method map
+  darkcontrol fit sub-01_events.tsv --task two_step --agent two_step_hybrid --method map
   darkcontrol fit sub-*_events.tsv --agent q_persev --hierarchical --out group/
   darkcontrol fit --list
 """
