@@ -132,3 +132,15 @@ def test_advance_is_n_steps(backend):
     assert a._run.t == 100
     with pytest.raises(ValueError, match="positive int"):
         a.advance(0)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU path")
+def test_gpu_check_skips_cleanly_without_cuda():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_check.py"
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "no CUDA device" in out.stdout and "skipped" in out.stdout
