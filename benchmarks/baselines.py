@@ -260,3 +260,29 @@ def copy_bandwidth(seconds: float, nbytes: int = 1 << 28) -> float:
         np.copyto(b, a)
         n += 1
     return 2 * nbytes * n / (time.perf_counter() - t0)
+
+
+# -- fitting -------------------------------------------------------------------------------------
+def minimal_q_fit(choice, reward, n_arms: int, starts: np.ndarray) -> float:
+    """A minimal numpy + scipy fitter of softmax Q-learning on a bandit (what one writes in an
+    afternoon): a per-trial loop for the NLL, L-BFGS-B with numerical gradients from each of
+    ``starts`` ((n, 2): logit alpha, log beta). Returns the best NLL."""
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    choice = np.asarray(choice)
+    reward = np.asarray(reward, dtype=np.float64)
+
+    def nll(u):
+        alpha, beta = expit(u[0]), np.exp(u[1])
+        q = np.zeros(n_arms)
+        total = 0.0
+        for a, r in zip(choice, reward):
+            z = beta * q
+            z = z - z.max()
+            total -= z[a] - np.log(np.exp(z).sum())
+            q[a] += alpha * (r - q[a])
+        return total
+
+    bounds = [(-10, 10), (np.log(2e-3), np.log(20.0))]
+    return min(minimize(nll, u0, method="L-BFGS-B", bounds=bounds).fun for u0 in starts)
