@@ -160,7 +160,7 @@ def _learner(spec: dict):
 
     params = {"alpha": ALPHA}
     if spec["algorithm"] == "dyna_q":
-        params["n_planning"] = DYNA_N
+        params["n_planning"] = spec.get("n_planning", DYNA_N)
     cls = batched_class(spec["algorithm"])
     return cls(_mdp(), np.arange(spec["n"]), backend=spec["backend"], **params)
 
@@ -175,7 +175,7 @@ def m_batched(spec: dict, seconds: float) -> float:
     that finished agents (skipped by the kernel, masked by torch) do not count."""
     learner = _learner(spec)
     B = spec["n"]
-    cost = DYNA_N + 1 if spec["algorithm"] == "dyna_q" else 1
+    cost = spec.get("n_planning", DYNA_N) + 1 if spec["algorithm"] == "dyna_q" else 1
     # steps per advance() call: the kernel runs them agent by agent (an agent's tables stay in
     # cache for the whole call, as in run()); the torch program one lockstep step at a time
     budget = 20_000_000 if learner.backend == "numba" else 500_000
@@ -311,6 +311,11 @@ def plan(quick: bool) -> list[dict]:
                     "regions": True,
                 }
             )
+            if alg == "dyna_q":  # the model's bookkeeping alone, against Q-learning
+                specs.append(
+                    {"kind": "batched", "algorithm": alg, "n": 4096, "backend": backend}
+                    | {"n_planning": 0}
+                )
     for B in (4096, 65536):
         specs.append({"kind": "bound", "algorithm": "q_learning", "n": B})
     specs.append({"kind": "copy", "algorithm": "", "n": 0})
@@ -374,7 +379,11 @@ def main(argv: list[str] | None = None) -> int:
         if spec["kind"] in ("bound", "copy"):
             continue
         alg = spec["algorithm"]
-        name = "Q-learning" if alg == "q_learning" else f"Dyna-Q (n = {DYNA_N})"
+        name = (
+            "Q-learning"
+            if alg == "q_learning"
+            else f"Dyna-Q (n = {spec.get('n_planning', DYNA_N)})"
+        )
         v = rate[json.dumps(spec, sort_keys=True)]
         if isinstance(v, str):
             print(f"| {name} | {label(spec)} | {spec['n']:,} | error: {v} | | | |")
@@ -394,15 +403,23 @@ def main(argv: list[str] | None = None) -> int:
             per, tables = mem[0] / spec["n"], mem[1] / spec["n"]
             what = "Q" if alg == "q_learning" else "Q + model"
             mem_s = f"{per:,.0f} B ({per / tables:.2f}x {what})"
-        print(
-            f"| {name} | {label(spec)} | {spec['n']:,} | {v:,.0f} | {v / plain:,.1f}x | "
-            f"{v / fast:,.2f}x | {mem_s} |"
-        )
+        ratios = f"{v / plain:,.1f}x | {v / fast:,.2f}x"
+        if "n_planning" in spec:  # no baseline of the same algorithm
+            ratios = " | "
+        print(f"| {name} | {label(spec)} | {spec['n']:,} | {v:,.0f} | {ratios} | {mem_s} |")
     print()
     for B in (4096, 65536):
         bound = get(kind="bound", n=B)
         tq = get(kind="batched", algorithm="q_learning", n=B, backend="torch", regions=None)
         nq = get(kind="batched", algorithm="q_learning", n=B, backend="numba", regions=None)
+        if B == 4096:
+            for be in ("torch", "numba"):
+                d0 = get(kind="batched", algorithm="dyna_q", n=B, backend=be, n_planning=0)
+                q0 = get(kind="batched", algorithm="q_learning", n=B, backend=be, regions=None)
+                print(
+                    f"- Dyna-Q (n = 0) / Q-learning at B = 4,096, {be}: {d0 / q0:.2f} "
+                    "(the cost of the model's bookkeeping)"
+                )
         print(
             f"- random-access memory bound for lockstep Q-learning at B = {B:,}: "
             f"{bound:,.0f} agent-steps/s; torch lockstep reaches {tq / bound:.0%} of it, the "
