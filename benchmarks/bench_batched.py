@@ -18,7 +18,8 @@ Q-learning and Dyna-Q (n = 10), side by side:
 Method: every timing runs in one worker process with 1 torch thread and OMP_NUM_THREADS=1, in
 ``--rounds`` interleaved rounds (all measurements once per round, in a rotated order, so that
 load on a shared machine hits all of them alike); the table shows medians. Each measurement
-warms up (compiles) first, then counts real agent-steps for ``--seconds``. Peak memory of the
+warms up (compiles) first, then counts real agent-steps for ``--seconds`` of the process's CPU
+time (steadier than wall time on a shared machine; the same on an idle one). Peak memory of the
 batched learners is measured in a fresh process each (growth of the peak RSS).
 
     python benchmarks/bench_batched.py [--quick] [--rounds 3] [--seconds 1]
@@ -57,12 +58,16 @@ def _mdp():
 
 
 def _timed(fn, seconds: float) -> float:
-    """Agent-steps/s of repeated ``fn()`` calls (each returns its agent-steps)."""
+    """Agent-steps per CPU second of repeated ``fn()`` calls (each returns its agent-steps).
+
+    CPU time of the (single-threaded) process, not wall time: on a shared machine it leaves
+    out the time the process waits for a core, so the ratios are steadier; on an idle machine
+    the two agree."""
     fn()  # warm up: compile, fill caches
-    steps, t0 = 0, time.perf_counter()
+    steps, t0 = 0, time.process_time()
     while True:
         steps += fn()
-        dt = time.perf_counter() - t0
+        dt = time.process_time() - t0
         if dt >= seconds:
             return steps / dt
 
