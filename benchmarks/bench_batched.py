@@ -371,8 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     mdp = _mdp()
     q_bytes = mdp.n_states * mdp.n_actions * 4
     print(
-        f"\n### Agent-steps/s, 10x10 open field ({ENV_ID}); {os.cpu_count()} CPU cores, "
-        f"1 thread; torch {torch.__version__}, numba {numba.__version__}; medians of "
+        f"\n### Agent-steps per CPU second, 10x10 open field ({ENV_ID}); "
+        f"{os.cpu_count()} CPU cores, 1 thread; torch {torch.__version__}, "
+        f"numba {numba.__version__}; medians of "
         f"{rounds} interleaved round(s) of {seconds:g} s\n"
     )
     print(
