@@ -83,6 +83,25 @@ class BatchedDynaQ(BatchedLearner):
         q = n_states * n_actions * itemsize
         return q + model_bytes_per_agent(config.model, n_states, n_actions, itemsize)
 
+    def kernel_unsupported(self) -> str | None:
+        if self.config.policy == "softmax":
+            return "softmax goes through exp, whose last bit differs between torch and numba"
+        if self.config.model != "last":
+            return f"the kernel has the 'last' model only, not {self.config.model!r}"
+        return None
+
+    def _kernel_model(self) -> tuple:
+        m = self.model
+        return (
+            True,
+            m.tried.numpy(),
+            m.terminal.numpy(),
+            m.pairs.numpy(),
+            m.n_pairs.numpy(),
+            m.next.numpy(),
+            m.reward.numpy(),
+        )
+
     def observe(self, s, a, r, s2, term, mask):
         idx = self.pair_index(s, a)
         spe = self.model.update(idx, s * self.n_actions + a, r, s2, term, mask)

@@ -52,6 +52,11 @@ class BatchedQLearning(BatchedLearner):
     reference = "q_learning"
     Config = BatchedQConfig
 
+    def kernel_unsupported(self) -> str | None:
+        if self.config.policy == "softmax":
+            return "softmax goes through exp, whose last bit differs between torch and numba"
+        return None
+
     def observe(self, s, a, r, s2, term, mask):
         rpe, upd = self.td_update(self.pair_index(s, a), r, s2, term, self.p["alpha"] * mask)
         return rpe, upd, None
