@@ -70,7 +70,9 @@ transition under the model, ``choice_prob`` and ``policy_entropy`` NaN, and extr
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -146,6 +148,7 @@ class MattarDawReplay(Agent):
     name = "mattar_daw"
     Config = MattarDawConfig
     nan_columns = ("salience",)
+    supports_offline = True
 
     def __init__(self, n_states, n_actions, config=None, **kw):
         super().__init__(n_states, n_actions, config, **kw)
@@ -197,7 +200,18 @@ class MattarDawReplay(Agent):
         self.mem_reward[s, a] = r
         return spe
 
-    def observe(self, state, action, reward, next_state, terminated, truncated=False):
+    def observe(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         s, a, s2, r = int(state), int(action), int(next_state), float(reward)
         stats = self.choice_stats(s, a)
         if self._first_step:
@@ -217,6 +231,7 @@ class MattarDawReplay(Agent):
         self.Q[s, a] = q + step
         self.n_updates += 1
         self.recorder.online(
+            fields,
             **transition_fields(s, a, r, s2, terminated, q, y, abs(step)),
             spe=spe,
             **stats,
@@ -479,16 +494,29 @@ class MattarDawReplay(Agent):
             "update_norm": float(np.sqrt(sq)),
         }
 
-    def learn_offline(self, state, action, reward, next_state, terminated, source="replay"):
+    def learn_offline(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        *,
+        source: str = "replay",
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
         """One Q-learning backup on a transition fed from outside (no prioritisation)."""
         s, a, s2, r = int(state), int(action), int(next_state), float(reward)
         q = float(self.Q[s, a])
-        y = r if terminated else r + self.config.gamma * self._value(s2)
+        g = self.config.gamma if gamma is None else gamma
+        y = r if terminated else r + g * self._value(s2)
         step = self.config.alpha * (y - q)
         self.Q[s, a] = q + step
         self.n_updates += 1
         self.recorder.offline(
             source,
+            fields,
             **transition_fields(s, a, r, s2, terminated, q, y, abs(step)),
         )
 

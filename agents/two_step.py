@@ -49,6 +49,7 @@ reward; model-based choice a reward x transition interaction.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +110,7 @@ class TwoStepHybrid(Agent):
     name = "two_step_hybrid"
     Config = TwoStepConfig
     nan_columns = ("salience",)
+    supports_offline = True
     default_env = "darkcontrol/TwoStep-v0"
 
     def __init__(self, n_states, n_actions, config=None, **kw):
@@ -180,7 +182,18 @@ class TwoStepHybrid(Agent):
         return action
 
     # -- learning ----------------------------------------------------------------------------
-    def observe(self, state, action, reward, next_state, terminated, truncated=False):
+    def observe(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         s, a, r, s2 = int(state), int(action), float(reward), int(next_state)
         stats = self.choice_stats(s, a)
         if s == STAGE1:
@@ -197,6 +210,7 @@ class TwoStepHybrid(Agent):
                 "stats": stats,
                 "q_mb": float(self.q_mb()[a]),
                 "q_net": float(self.q_net()[a]),
+                "fields": fields,
             }
             if terminated or truncated:  # no stage-2 choice will come: expected SARSA target
                 probs = softmax_probs(self.Q_mf[s2], self.config.beta2)
@@ -218,6 +232,7 @@ class TwoStepHybrid(Agent):
             sq += step1 * step1
         self.n_updates += 1
         self.recorder.online(
+            fields,
             state=s,
             action=a,
             reward=r,
@@ -250,6 +265,7 @@ class TwoStepHybrid(Agent):
         self.Q_mf[STAGE1, a] = q + step
         self.n_updates += 1
         self.recorder.online(
+            p["fields"],
             time=p["time"],
             state=STAGE1,
             action=a,
@@ -268,7 +284,18 @@ class TwoStepHybrid(Agent):
             **p["stats"],
         )
 
-    def learn_offline(self, state, action, reward, next_state, terminated, source="replay"):
+    def learn_offline(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        *,
+        source: str = "replay",
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
         """A one-step model-free backup of a transition fed from outside (no eligibility):
         stage 2 towards r, stage 1 towards sum_a' pi(a'|s2) Q_MF(s2, a')."""
         s, a, r, s2 = int(state), int(action), float(reward), int(next_state)
@@ -279,12 +306,14 @@ class TwoStepHybrid(Agent):
         if terminated or s2 == END:
             y = r
         else:
-            y = r + float(softmax_probs(self.Q_mf[s2], cfg.beta2) @ self.Q_mf[s2])
+            g = 1.0 if gamma is None else gamma  # the task's own backups are undiscounted
+            y = r + g * float(softmax_probs(self.Q_mf[s2], cfg.beta2) @ self.Q_mf[s2])
         step = (cfg.alpha1 if s == STAGE1 else cfg.alpha2) * (y - q)
         self.Q_mf[s, a] = q + step
         self.n_updates += 1
         self.recorder.offline(
             source,
+            fields,
             **transition_fields(s, a, r, s2, terminated, q, y, abs(step)),
         )
 

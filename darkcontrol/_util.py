@@ -13,6 +13,23 @@ from typing import Any
 import numpy as np
 
 
+def progress(
+    iterable: Iterable[Any],
+    *,
+    enabled: bool = True,
+    desc: str | None = None,
+    unit: str = "it",
+    leave: bool = False,
+    total: int | None = None,
+) -> Iterable[Any]:
+    """``iterable`` wrapped in a tqdm progress bar when ``enabled``, else unchanged."""
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm  # deferred: tqdm is imported only when a bar is shown
+
+    return tqdm(iterable, desc=desc, unit=unit, leave=leave, total=total)
+
+
 def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     """One ``numpy.random.Generator`` per object, from an int seed or an existing Generator."""
     if isinstance(seed, np.random.Generator):
@@ -87,6 +104,13 @@ def build_config(cls: type, overrides: Mapping[str, Any] | None = None, **kwargs
             f"unknown parameter(s) {unknown} for {cls.__name__}; allowed: {sorted(allowed)}"
         )
     return cls(**values)
+
+
+def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> None:
+    """``value`` must be one of ``allowed``; the message names both."""
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
 
 
 def check_probability(name: str, value: float) -> None:

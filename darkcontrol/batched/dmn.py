@@ -59,10 +59,8 @@ from darkcontrol.batched.base import (
 from darkcontrol.batched.model import MODEL_MODES, make_model, model_bytes_per_agent
 from darkcontrol.batched.params import ArrayLike, check_choice, check_range
 from darkcontrol.batched.qlearning import check_td_fields
+from darkcontrol.constants import ENGAGEMENT, LESIONS, PRIORITIES
 
-LESIONS = ("none", "hippocampus")
-PRIORITIES = ("uniform", "prioritised")
-ENGAGEMENT = ("predictability", "constant")
 PRIORITY_EPS = 1e-3  # p_i = |delta_i| + eps, as darkcontrol.dmn.memory
 SLOTS_PER_OFFLINE = 6  # source, replay draw, rollout start, rollout restart, action, outcome
 REST_COUNTER = 2**31  # counters of rest windows live above the real steps'

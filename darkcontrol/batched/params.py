@@ -15,8 +15,6 @@ from typing import Any
 import numpy as np
 import torch
 
-POLICIES = ("epsilon_greedy", "softmax", "greedy")
-
 ArrayLike = float | int | Sequence[float] | np.ndarray
 
 
@@ -66,11 +64,6 @@ def check_range(
         allowed = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
         raise ValueError(f"{name} must be in {allowed}, got {first!r} ({int(bad.sum())} bad)")
     return arr
-
-
-def check_choice(name: str, value: Any, allowed: Sequence[str]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
 
 
 def batch_size_of(config: Any) -> int | None:

@@ -1,19 +1,34 @@
-"""The experiment's clock: task blocks (acting in the world) and rest (offline processing).
+"""The experiment's clock: how long a trial, an inter-trial interval and a rest last.
+
+One vocabulary for every runner (:func:`darkcontrol.simulate`) and every agent:
+
+- a **trial** is one online step (one action in the world) lasting ``trial_s`` seconds;
+- the **inter-trial interval** (ITI) that follows it lasts ``iti_s`` seconds: the agent may
+  process offline then (Dyna's n planning steps, the DMN's replay);
+- a **rest** is offline processing only, for ``rest_s`` seconds between episodes (episodic
+  runs) or for a whole rest block (a :class:`Schedule`);
+- ``offline_dt`` places the offline steps of a window on the clock: None spreads the n steps of
+  a window of T seconds evenly, at T / n from the window's start; a number spaces them
+  ``offline_dt`` seconds apart, and a window whose steps overrun it (n offline_dt > T) lasts
+  n offline_dt (the agent thinks until it is done: Dyna's n is a compute budget, not a time).
 
 The DMN is engaged when the world leaves the agent alone: at rest and, in brief, between trials
-(Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, §1 and §3: the DMN as the
-agent's *offline* vicarious trial and error, deactivated by externally focused tasks). A
-:class:`Schedule` lays out the experiment as blocks:
+(Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, sections "Introduction" and
+"Reinforcement learning control: a process model for DMN function": the DMN as the agent's
+*offline* vicarious trial and error, deactivated by externally focused tasks). A
+:class:`Schedule` lays out an experiment as blocks:
 
-- ``task`` blocks: trials back to back; each trial is one online step (one action in the world)
-  lasting ``trial_s`` seconds, followed by an inter-trial interval of ``iti_s`` seconds during
-  which the agent processes offline (the last ITI stretches to the end of the block);
+- ``task`` blocks: trials back to back; each trial lasts ``trial_s`` seconds and is followed
+  by an ITI of ``iti_s`` seconds (the last ITI stretches to the end of the block);
 - ``rest`` blocks: offline processing only, for the whole block.
 
-How many offline steps fit in a window is the DMN's business (its replay rate in Hz times its
-engagement, see :class:`darkcontrol.dmn.DMNAgent`); the Schedule gives every window its onset and
-length. :meth:`Schedule.events` exports the blocks as BIDS-style events (``onset, duration,
+How many offline steps fit in a window is the agent's business
+(:meth:`darkcontrol.agents.Agent.offline`); the clock gives every window its onset and length.
+:meth:`Schedule.events` exports the blocks as BIDS-style events (``onset, duration,
 trial_type``) for a block-design GLM.
+
+This module sits at the bottom of the layers (next to the Trace schema), so that agents, the
+DMN model and the runner share it without an import cycle.
 """
 
 from __future__ import annotations
@@ -26,7 +41,74 @@ from typing import Any
 import pandas as pd
 
 BLOCK_KINDS = ("task", "rest")
+OFFLINE_KINDS = ("iti", "rest")  #: the two kinds of offline window an agent is handed
 _EPS = 1e-9
+
+
+def _seconds(owner: str, name: str, value: Any, *, positive: bool = False) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"{owner} {name} must be a number of seconds, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{owner} {name} must be finite, got {value!r}")
+    if positive and not value > 0:
+        raise ValueError(f"{owner} {name} must be > 0 s, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{owner} {name} must be >= 0 s, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Durations of an episodic run (see the module docstring).
+
+    The defaults (1 s trials, 1 s ITIs, no rest, offline steps spread evenly) are the DMN
+    model's classic clock; ``Clock(iti_s=0.0, offline_dt=0.05)`` is the old plain-agent clock
+    (offline steps 50 ms apart right after each trial)."""
+
+    trial_s: float = 1.0  #: seconds per trial (one online step)
+    iti_s: float = 1.0  #: seconds of the inter-trial interval after each trial (offline)
+    rest_s: float = 0.0  #: offline seconds between episodes (none before the first)
+    #: seconds between offline steps; None spreads a window's steps evenly over it
+    offline_dt: float | None = None
+
+    def __post_init__(self) -> None:
+        _seconds("clock", "trial_s", self.trial_s, positive=True)
+        _seconds("clock", "iti_s", self.iti_s)
+        _seconds("clock", "rest_s", self.rest_s)
+        if self.offline_dt is not None:
+            _seconds("clock", "offline_dt", self.offline_dt)
+
+    def spacing(self, seconds: float, n: int) -> float:
+        """Seconds between the ``n`` offline steps of a window of ``seconds``."""
+        if self.offline_dt is not None:
+            return float(self.offline_dt)
+        return seconds / n if n > 0 else 0.0
+
+    def window_end(self, start: float, seconds: float, now: float) -> float:
+        """When the window of ``seconds`` opened at ``start`` closes, the recorder's clock
+        being at ``now`` after its offline steps: ``start + seconds``, or later when fixed-
+        spaced steps overran it."""
+        end = start + seconds
+        return end if self.offline_dt is None else max(end, now)
+
+    @classmethod
+    def coerce(cls, clock: Clock | Mapping[str, Any] | None) -> Clock:
+        """A Clock from a Clock, a dict of its fields (e.g. JSON) or None (the default)."""
+        if clock is None:
+            return cls()
+        if isinstance(clock, cls):
+            return clock
+        if isinstance(clock, Mapping):
+            allowed = {"trial_s", "iti_s", "rest_s", "offline_dt"}
+            unknown = set(clock) - allowed
+            if unknown:
+                raise ValueError(
+                    f"unknown clock keys {sorted(unknown)}; allowed: {sorted(allowed)}"
+                )
+            return cls(**clock)
+        raise TypeError(f"clock must be a Clock, a dict or None, got {clock!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -105,7 +187,7 @@ class Schedule:
     """An experiment as a sequence of :class:`Block` s on one clock starting at 0 s.
 
     Task blocks put the agent in the world, rest blocks and inter-trial intervals leave it to
-    offline processing, the DMN's regime (Dohmatob et al. 2020, §1, §3: task-induced
+    offline processing, the DMN's regime (Dohmatob et al. 2020, "Introduction": task-induced
     deactivation). :meth:`events` gives BIDS-style block events for a GLM."""
 
     blocks: tuple[Block, ...]
