@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+from darkcontrol.simulation import simulate
+
 ENV_ID = "darkcontrol/OpenField-v0"
 SIZES = (1, 16, 256, 4096, 16384, 65536)
 QUICK_SIZES = (1, 256, 4096)
@@ -55,7 +57,6 @@ def measure_reference(algorithm: str, seconds: float) -> dict:
     import gymnasium as gym
 
     from darkcontrol.agents.dyna import DynaQ
-    from darkcontrol.agents.runner import run_episodes
     from darkcontrol.agents.tabular import QLearning
 
     env = gym.make(ENV_ID)
@@ -67,7 +68,7 @@ def measure_reference(algorithm: str, seconds: float) -> dict:
             agent = QLearning(S, A, seed=seed, alpha=0.5)
         else:
             agent = DynaQ(S, A, seed=seed, alpha=0.5, n_planning=DYNA_N)
-        log = run_episodes(agent, env, 5, seed=seed, max_steps=500)
+        log = simulate(env, agent, episodes=5, seeds=[seed], max_steps=500)[1].runs[0]
         steps += sum(log.lengths)
         seed += 1
     dt = time.perf_counter() - t0

@@ -108,6 +108,7 @@ class Summary:
 def simulate(
     env: str | Any = "darkcontrol/DynaMaze-v0",
     agent: str | Agent = "q_learning",
+    /,
     *,
     episodes: int | None = None,
     schedule: Schedule | None = None,
@@ -128,6 +129,7 @@ def simulate(
     env : str | gymnasium.Env
         A registered id (built per run with ``env_params``) or an environment instance.
     agent : str | Agent
+        (``env`` and ``agent`` are positional, so that ``agent=`` can name the DMN's learner.)
         A registry name (``"q_learning"``, ``"dyna_q"``, ``"dmn"``, ...; built per run with
         ``params``, e.g. ``simulate(env, "dmn", agent="dyna_q", account="sentinel")``) or an
         Agent instance (one run; it records into its own recorder, whose whole Trace is
@@ -154,7 +156,7 @@ def simulate(
     if episodes is not None and (
         isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 1
     ):
-        raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
+        raise ValueError(f"episodes must be >= 1 (an int), got {episodes!r}")
     if schedule is not None and not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be a darkcontrol.clock.Schedule, got {schedule!r}")
     if max_steps is not None and (isinstance(max_steps, bool) or int(max_steps) < 1):

@@ -11,6 +11,7 @@ _E = "darkcontrol.envs"
 _SPECS: dict[str, tuple[str, dict, int | None]] = {
     # grid worlds (no time limit: agents and runners truncate when they need)
     "darkcontrol/DynaMaze-v0": (f"{_E}.mazes:DynaMaze", {}, None),
+    "darkcontrol/OpenMaze-v0": (f"{_E}.open_maze:OpenMaze", {"reward_sd": 0.1}, None),
     "darkcontrol/BlockingMaze-v0": (f"{_E}.mazes:BlockingMaze", {"change_at": 1000}, None),
     "darkcontrol/ShortcutMaze-v0": (f"{_E}.mazes:ShortcutMaze", {"change_at": 3000}, None),
     "darkcontrol/OpenField-v0": (f"{_E}.mazes:OpenField", {"n_rows": 10, "n_cols": 10}, None),

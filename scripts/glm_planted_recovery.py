@@ -19,6 +19,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from darkcontrol.clock import Clock
+from darkcontrol.simulation import simulate
+
 PLANTED = {"rTPJ": {"rTPJ": 3.0}, "vmPFC": {"vmPFC": 3.0}, "HPC": {"offline": 2.0}}
 # PMC (update norm) is left out: for a tabular learner update_norm = alpha |rpe| exactly, so it
 # is collinear with rTPJ (make_design refuses such a design)
@@ -27,14 +30,20 @@ T_R = 2.0
 
 
 def participant_events(seed: int, episodes: int):
-    from darkcontrol.agents import make_agent, run_episodes
+    from darkcontrol.agents import make_agent
     from darkcontrol.neuro.events import trace_to_events
     from darkcontrol.regions import RegionMap
     from darkcontrol.simulation import make_env
 
     env = make_env("darkcontrol/TwoStep-v0")
     agent = make_agent("dyna_q", env, seed=seed, n_planning=5)
-    run_episodes(agent, env, episodes, seed=seed, trial_duration=2.0, offline_dt=0.2)
+    simulate(
+        env,
+        agent,
+        episodes=episodes,
+        seeds=[seed],
+        clock=Clock(trial_s=2.0, iti_s=0.0, offline_dt=0.2),
+    )[1].runs[0]
     return trace_to_events(
         agent.recorder.to_frame(),
         region_map=RegionMap.paper(),

@@ -27,13 +27,13 @@ import numpy as np  # noqa: E402
 
 import darkcontrol  # noqa: E402
 from darkcontrol._util import atomic_write_bytes, atomic_write_text  # noqa: E402
-from darkcontrol.agents.two_step import (  # noqa: E402
-    PRESETS,
-    TwoStepConfig,
-    simulate_participants,
+from darkcontrol.agents.two_step import PRESETS, TwoStepConfig  # noqa: E402
+from darkcontrol.analysis import (  # noqa: E402
     stay_probabilities,
     stay_regression,
+    two_step_trials,
 )
+from darkcontrol.simulation import simulate  # noqa: E402
 
 AGENTS = (("model_free", "model-free (w = 0)"), ("model_based", "model-based (w = 1)"))
 AGENTS += (("hybrid", "hybrid (Daw et al. fits)"),)
@@ -54,9 +54,16 @@ def main(argv=None) -> int:
     progress = not args.quiet and sys.stderr.isatty()
     results = {}
     for preset, label in AGENTS:
-        trials = simulate_participants(
-            PRESETS[preset], args.participants, args.trials, seed=args.seed, progress=progress
+        trace, _ = simulate(
+            "darkcontrol/TwoStep-v0",
+            "two_step_hybrid",
+            episodes=args.trials,
+            seeds=args.participants,
+            first_seed=args.seed,
+            progress=progress,
+            **PRESETS[preset],
         )
+        trials = two_step_trials(trace)
         stay = stay_probabilities(trials)
         reg = stay_regression(trials, se="cluster")
         results[preset] = (stay, reg)

@@ -9,9 +9,10 @@ import torch
 from pandas.testing import assert_frame_equal
 
 import darkcontrol.envs  # noqa: F401  (registers the ids)
-from darkcontrol.agents import make_agent, run_episodes
+from darkcontrol.agents import make_agent
 from darkcontrol.agents.sb3 import SB3DQNAgent
 from darkcontrol.envs.solvers import greedy_path, value_iteration
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import validate_trace
 
 SMALL = {"learning_starts": 20, "batch_size": 8, "net_arch": (32,), "exploration_steps": 200}
@@ -32,7 +33,7 @@ def track(n=7):
 def test_sb3_loop_and_agent_loop_give_the_same_trace():
     """run() (SB3's collect_rollouts/train) == run_episodes (act/observe/plan), row for row."""
     a = make_agent("sb3_dqn", track(), seed=1, **SMALL)
-    log = run_episodes(a, track(), 4, seed=3, max_steps=30)
+    log = simulate(track(), a, episodes=4, seeds=[3], max_steps=30)[1].runs[0]
     b = SB3DQNAgent(7, 2, seed=1, **SMALL)
     trace, log_b = b.run(track(), sum(log.lengths), seed=3, max_steps=30)
     assert log_b == log
@@ -69,7 +70,7 @@ def test_trace_rows_online_and_offline():
 
 def test_online_target_uses_the_target_network():
     agent = SB3DQNAgent(7, 2, seed=0, **SMALL)
-    run_episodes(agent, track(), 1, seed=0, max_steps=40)
+    simulate(track(), agent, episodes=1, seeds=[0], max_steps=40)[1].runs[0]
     s, a = 2, 1
     q_next = agent.model.q_net_target(agent._obs([3])).max().item()
     q_sa = agent.q_values()[s, a]

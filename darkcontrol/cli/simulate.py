@@ -55,13 +55,25 @@ def add_parser(sub) -> None:
         "--trial-duration",
         type=float,
         default=1.0,
-        help="seconds per real step on the Trace's clock (default 1.0)",
+        help="seconds per trial (one real step) on the Trace's clock (default 1.0)",
+    )
+    p.add_argument(
+        "--iti",
+        type=float,
+        default=1.0,
+        help="seconds of the inter-trial interval after each trial, offline (default 1.0)",
+    )
+    p.add_argument(
+        "--rest",
+        type=float,
+        default=0.0,
+        help="offline seconds between episodes (default 0)",
     )
     p.add_argument(
         "--offline-dt",
         type=float,
-        default=0.05,
-        help="seconds per offline step after each real step (default 0.05, i.e. 20 Hz replay)",
+        default=None,
+        help="seconds between offline steps (default: spread evenly over each window)",
     )
     p.add_argument("--out", default="trace.parquet", help="output Parquet file")
     p.add_argument("--list", action="store_true", help="list environments and agents, then exit")
@@ -77,21 +89,22 @@ def run(args) -> int:
         print("agents:\n  " + "\n  ".join(available_agents()))
         return 0
     from darkcontrol._util import parse_assignments
+    from darkcontrol.clock import Clock
 
+    clock = Clock(args.trial_duration, args.iti, args.rest, args.offline_dt)
     trace, summary = simulate(
-        env_id=args.env,
-        agent=args.agent,
-        params=parse_assignments(args.params),
+        args.env,
+        args.agent,
         env_params=parse_assignments(args.env_params),
         episodes=args.episodes,
         seeds=args.seeds,
         first_seed=args.first_seed,
         max_steps=args.max_steps,
         record=args.record,
-        trial_duration=args.trial_duration,
-        offline_dt=args.offline_dt,
+        clock=clock,
         out=args.out,
         progress=not args.quiet and sys.stderr.isatty(),
+        **parse_assignments(args.params),
     )
     print(summary)
     return 0
