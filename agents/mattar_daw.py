@@ -77,10 +77,11 @@ from typing import Any
 import numpy as np
 
 from darkcontrol._util import check_positive, check_probability
-from darkcontrol.agents.base import Agent, transition_fields
+from darkcontrol.agents.base import DEFAULT_CLOCK, Agent, transition_fields
 from darkcontrol.agents.model import WorldModel
 from darkcontrol.agents.policies import softmax_probs
 from darkcontrol.agents.tabular import check_count
+from darkcontrol.clock import Clock
 
 NEED_MODES = ("auto", "sr", "stationary", "uniform")
 NEED_MODELS = ("experienced", "policy")
@@ -284,6 +285,18 @@ class MattarDawReplay(Agent):
         where, loc = pending
         mode = "sr" if self.config.need == "auto" else self.config.need
         return self._bout(budget, where, loc, mode)
+
+    def offline(self, seconds: float, *, kind: str = "iti", clock: Clock | None = None) -> int:
+        """The base rule for the number of steps (:meth:`Agent.offline`); a rest window is a
+        :meth:`rest` bout (need from the stationary distribution), an ITI the bout planned
+        after the last step."""
+        n = self._offline_count(seconds, kind, clock)
+        if kind == "iti":
+            return self._plan_window(seconds, n, clock)
+        if n <= 0:
+            return 0
+        self.recorder.offline_dt = (DEFAULT_CLOCK if clock is None else clock).spacing(seconds, n)
+        return self.rest(n)
 
     def rest(self, budget: int) -> int:
         """Replay a bout during rest: need is the stationary distribution (``need="auto"``)."""

@@ -71,22 +71,28 @@ def test_hippocampal_lesion_prevents_planning_the_new_route_after_the_goal_moves
 
 
 # -- engagement: practice, predictability, change (paper §1, §3) ------------------------------
+class _MirrorFrom(gym.ActionWrapper):
+    """The world changes under the agent's feet: from step ``change`` on (counted over the
+    environment's lifetime, mid-episode too) every action is mirrored (up <-> down, ...)."""
+
+    def __init__(self, env, change):
+        super().__init__(env)
+        self.change, self.n = change, 0
+
+    def action(self, action):
+        self.n += 1
+        return (2, 3, 0, 1)[action] if self.change is not None and self.n > self.change else action
+
+
 def _engagement(seed, n_trials, change=None, slip=0.0):
-    base = gym.make("darkcontrol/DynaMaze-v0", slip=slip)
-    mirrored = gym.wrappers.TransformAction(base, lambda a: (2, 3, 0, 1)[a], base.action_space)
-    dmn = _dmn(base, seed, account="full")
-    env, (state, _) = base, base.reset(seed=seed)
-    used, steps = np.zeros(n_trials), 0
-    for t in range(n_trials):
-        if t == change:
-            env = mirrored
-        state, _, term, trunc, _ = dmn.step(env, state)
-        steps += 1
-        used[t] = dmn.interval(1.0) / 10.0  # share of a 1-s ITI at 10 Hz (0 if salient)
-        if term or trunc or steps >= 200:
-            (state, _), steps = env.reset(), 0
-            dmn.reset()
-    return used
+    """Per trial: offline steps in its 1-s ITI / the 10 Hz budget (0 if salient)."""
+    env = _MirrorFrom(gym.make("darkcontrol/DynaMaze-v0", slip=slip), change)
+    dmn = _dmn(env, seed, mode="full", account="full")
+    # n_trials trials of 1 s, each followed by a 1-s ITI; episodes truncated at 200 steps
+    sched = Schedule.task_only(2.0 * n_trials, trial_s=1.0, iti_s=1.0)
+    trace, _ = simulate(env, dmn, schedule=sched, seeds=[seed], max_steps=200)
+    t = trace.loc[trace["phase"] == "offline", "time"].to_numpy()
+    return np.bincount(np.floor((t - 1.0) / 2.0 + 1e-9).astype(int), minlength=n_trials) / 10.0
 
 
 @pytest.mark.slow

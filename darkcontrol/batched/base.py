@@ -32,11 +32,12 @@ import pandas as pd
 import torch
 
 from darkcontrol._torch import resolve_device, resolve_dtype
-from darkcontrol._util import build_config
-from darkcontrol.batched.params import POLICIES, batch_size_of, check_choice, per_agent
+from darkcontrol._util import build_config, check_choice
+from darkcontrol.batched.params import batch_size_of, per_agent
 from darkcontrol.batched.policy import PolicySampler
 from darkcontrol.batched.rng import CounterRNG, check_seeds
 from darkcontrol.batched.world import BatchedWorld
+from darkcontrol.constants import POLICIES
 from darkcontrol.envs.mdp import TabularMDP
 
 SLOT_ACTION, SLOT_WORLD, SLOT_RESET, SLOT_ALGO = 0, 1, 2, 3

@@ -48,6 +48,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from darkcontrol._util import check_choice
 from darkcontrol.batched.base import (
     SLOT_ACTION,
     SLOT_ALGO,
@@ -57,7 +58,7 @@ from darkcontrol.batched.base import (
     BatchResult,
 )
 from darkcontrol.batched.model import MODEL_MODES, make_model, model_bytes_per_agent
-from darkcontrol.batched.params import ArrayLike, check_choice, check_range
+from darkcontrol.batched.params import ArrayLike, check_range
 from darkcontrol.batched.qlearning import check_td_fields
 from darkcontrol.constants import ENGAGEMENT, LESIONS, PRIORITIES
 

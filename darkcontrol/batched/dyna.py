@@ -26,9 +26,10 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from darkcontrol._util import check_choice
 from darkcontrol.batched.base import SLOT_ALGO, BatchedLearner
 from darkcontrol.batched.model import MODEL_MODES, make_model, model_bytes_per_agent
-from darkcontrol.batched.params import ArrayLike, check_choice, check_range
+from darkcontrol.batched.params import ArrayLike, check_range
 from darkcontrol.batched.qlearning import check_td_fields
 
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from darkcontrol._util import check_choice
 from darkcontrol.batched.base import BatchedLearner
-from darkcontrol.batched.params import POLICIES, ArrayLike, check_choice, check_range
+from darkcontrol.batched.params import ArrayLike, check_range
+from darkcontrol.constants import POLICIES
 
 
 @dataclass
