@@ -19,37 +19,28 @@ caller (the DMN model) feeds transitions through :meth:`QLearning.learn_offline`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from numbers import Real
 from typing import Any
 
 import numpy as np
 
-from darkcontrol._util import check_positive, check_probability
 from darkcontrol.agents.base import Agent, transition_fields
 from darkcontrol.agents.policies import action_probs_list, sample_index
+from darkcontrol.hyperparams import TDParams
 
 
 @dataclass
-class TDConfig:
-    """Hyper-parameters of the tabular TD learners."""
-
-    alpha: float = 0.1  #: learning rate, in (0, 1]
-    gamma: float = 0.95  #: discount factor (the agent's horizon), in [0, 1]
-    policy: str = "epsilon_greedy"  #: "epsilon_greedy" | "softmax" | "greedy"
-    epsilon: float = 0.1  #: exploration rate of epsilon-greedy
-    beta: float = 5.0  #: inverse temperature of softmax
-    q_init: float = 0.0  #: initial action value
+class TDConfig(TDParams):
+    """Hyper-parameters of the tabular TD learners: the TD block
+    (:class:`darkcontrol.hyperparams.TDParams`), one number per field."""
 
     def __post_init__(self) -> None:
-        check_probability("alpha", self.alpha)
-        check_positive("alpha", self.alpha)
-        check_probability("gamma", self.gamma)
-        check_probability("epsilon", self.epsilon)
-        check_positive("beta", self.beta, strict=False)
-        if self.policy not in ("epsilon_greedy", "softmax", "greedy"):
-            raise ValueError(
-                f"policy must be 'epsilon_greedy', 'softmax' or 'greedy', got {self.policy!r}"
-            )
+        for f in fields(TDParams):
+            value = getattr(self, f.name)
+            if f.name != "policy" and (isinstance(value, bool) or not isinstance(value, Real)):
+                raise TypeError(f"{f.name} must be a number, got {value!r}")
+        super().__post_init__()
 
 
 def check_count(name: str, value, minimum: int = 0) -> None:
