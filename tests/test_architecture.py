@@ -251,3 +251,21 @@ def test_four_presets_in_the_code_and_the_docs():
     assert sorted(set(table) & set(ACCOUNTS)) == sorted(ACCOUNTS)
     doc = importlib.import_module("darkcontrol.dmn").__doc__
     assert all(f'"{a}"' in doc for a in ACCOUNTS)
+
+
+def test_one_transition_store_under_every_replay_memory():
+    from darkcontrol.agents.replay_memory import (
+        PrioritizedReplayMemory,
+        ReplayMemory,
+        TransitionStore,
+    )
+    from darkcontrol.dmn.memory import ExperienceMemory
+
+    for cls in (ReplayMemory, PrioritizedReplayMemory, ExperienceMemory):
+        assert issubclass(cls, TransitionStore)
+        for name in ("add", "get", "__len__"):
+            assert getattr(cls, name) is getattr(TransitionStore, name) or name == "add"
+    mem = ExperienceMemory(2, seed=0)
+    for k in range(3):
+        mem.add(k, 0, float(k), k + 1, False)
+    assert len(mem) == 2 and mem.get(0) == (2, 0, 2.0, 3, False)  # the oldest overwritten

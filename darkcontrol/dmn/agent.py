@@ -514,7 +514,7 @@ class DMNAgent(Agent):
         m = self.model
         for _ in range(2):
             if self._roll_s is None or self._roll_left <= 0:
-                self._roll_s = int(self.memory.s[self.memory.sample()])
+                self._roll_s = int(self.memory.states[self.memory.sample()])
                 self._roll_left = self.config.rollout_length
             s = self._roll_s
             tried = [a for a, n in enumerate(m.visits[s].tolist()) if n]
