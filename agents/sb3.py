@@ -62,8 +62,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 
-from darkcontrol._util import check_positive, check_probability
-from darkcontrol.agents.approx import resolve_device
+from darkcontrol._torch import resolve_device
+from darkcontrol._util import check_positive, check_probability, progress
 from darkcontrol.agents.base import Agent, EpisodeLog
 from darkcontrol.agents.policies import entropy
 
@@ -258,10 +258,8 @@ class _TraceCallback(BaseCallback):
         self._bar = None
 
     def _on_training_start(self) -> None:
-        if self._progress_total:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=self._progress_total, desc="sb3_dqn", unit="step", leave=False)
+        if self._progress_total:  # a bar updated by hand, one tick per environment step
+            self._bar = progress(None, desc="sb3_dqn", unit="step", total=self._progress_total)
 
     def _on_step(self) -> bool:
         agent, model = self.agent, self.model

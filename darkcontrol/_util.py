@@ -15,7 +15,7 @@ import numpy as np
 
 
 def progress(
-    iterable: Iterable[Any],
+    iterable: Iterable[Any] | None,
     *,
     enabled: bool = True,
     desc: str | None = None,
@@ -23,7 +23,8 @@ def progress(
     leave: bool = False,
     total: int | None = None,
 ) -> Iterable[Any]:
-    """``iterable`` wrapped in a tqdm progress bar when ``enabled``, else unchanged."""
+    """``iterable`` wrapped in a tqdm progress bar when ``enabled``, else unchanged (with
+    ``iterable=None`` and a ``total``, a bar to ``update()`` by hand)."""
     if not enabled:
         return iterable
     from tqdm.auto import tqdm  # deferred: tqdm is imported only when a bar is shown
