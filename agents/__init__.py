@@ -5,6 +5,8 @@ Every agent implements one protocol (:class:`Agent`) and is run by
 and citations.
 """
 
+from __future__ import annotations
+
 from darkcontrol.agents.base import Agent, EpisodeLog
 from darkcontrol.agents.registry import AGENTS, agent_class, make_agent
 

@@ -9,6 +9,8 @@ paper's model) and the three earlier accounts it contains, ``"predictive_coding"
 component to the paper's equations and claims.
 """
 
+from __future__ import annotations
+
 from darkcontrol.constants import OFFLINE_SOURCES
 from darkcontrol.dmn.agent import DMNAgent
 from darkcontrol.dmn.association import AssociationGraph
