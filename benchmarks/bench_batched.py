@@ -40,6 +40,8 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from darkcontrol.simulation import simulate
+
 ENV_ID = "darkcontrol/OpenField-v0"
 SIZES = (1, 16, 256, 4096, 16384, 65536)
 QUICK_SIZES = (256, 4096, 65536)
@@ -99,7 +101,6 @@ def m_reference(spec: dict, seconds: float) -> float:
     import gymnasium as gym
 
     from darkcontrol.agents.dyna import DynaQ
-    from darkcontrol.agents.runner import run_episodes
     from darkcontrol.agents.tabular import QLearning
     from darkcontrol.trace import TraceRecorder
 
@@ -114,7 +115,9 @@ def m_reference(spec: dict, seconds: float) -> float:
             agent = QLearning(S, A, seed=seed[0], alpha=ALPHA, recorder=rec)
         else:
             agent = DynaQ(S, A, seed=seed[0], alpha=ALPHA, n_planning=DYNA_N, recorder=rec)
-        return sum(run_episodes(agent, env, 5, seed=seed[0], max_steps=T).lengths)
+        return sum(
+            simulate(env, agent, episodes=5, seeds=[seed[0]], max_steps=T)[1].runs[0].lengths
+        )
 
     return _timed(once, seconds)
 

@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 
 import darkcontrol.envs  # noqa: F401
-from darkcontrol.agents import run_episodes
 from darkcontrol.agents.tabular import QLearning
 from darkcontrol.agents.two_step import TwoStepHybrid
 from darkcontrol.neuro.behavior import Behavior
 from darkcontrol.neuro.fitting import FitConfig, Objective, fit
 from darkcontrol.neuro.likelihood import MODELS, make_model, models_for_task
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import TraceRecorder
 
 
 def _agent_trace(agent, env, episodes, seed):
-    run_episodes(agent, env, episodes, seed=seed)
+    simulate(env, agent, episodes=episodes, seeds=[seed])[1].runs[0]
     return agent.recorder.to_frame()
 
 

@@ -31,37 +31,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from darkcontrol._util import build_config
-from darkcontrol.batched.params import POLICIES, batch_size_of, check_choice, per_agent
+from darkcontrol._torch import resolve_device, resolve_dtype
+from darkcontrol._util import build_config, check_choice
+from darkcontrol.batched.params import batch_size_of, per_agent
 from darkcontrol.batched.policy import ATOL, PolicySampler
 from darkcontrol.batched.rng import CounterRNG, check_seeds
 from darkcontrol.batched.world import BatchedWorld
+from darkcontrol.constants import POLICIES
 from darkcontrol.envs.mdp import TabularMDP
 
 SLOT_ACTION, SLOT_WORLD, SLOT_RESET, SLOT_ALGO = 0, 1, 2, 3
 BACKENDS = ("auto", "torch", "numba")
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
 REGION_SUMS = ("abs_rpe_online", "update_norm_online", "abs_rpe_offline", "update_norm_offline")
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """ "auto"/None -> cuda when available, else cpu; otherwise the device asked for."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but torch sees no CUDA device")
-    return dev
-
-
-def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
-    if isinstance(dtype, torch.dtype):
-        if dtype not in DTYPES.values():
-            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-        return dtype
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
-    return DTYPES[dtype]
 
 
 @dataclass
