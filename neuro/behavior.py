@@ -293,7 +293,7 @@ TWO_STEP_CODINGS = ("auto", "state2", "option")
 NA_VALUES = ["n/a", "", "NA"]  # BIDS n/a, an empty cell, R's NA; a NaN is refused (ambiguous)
 
 
-def read_events(
+def read_behavior(
     path: str | os.PathLike,
     task: str = "bandit",
     *,
@@ -610,7 +610,7 @@ def behavior_from_frame(
 ) -> Behavior:
     """Build a :class:`Behavior` from an events table (strings or numbers; NaN = ``n/a``).
 
-    See :func:`read_events` for the arguments. ``choice_base`` is the code of the first action
+    See :func:`read_behavior` for the arguments. ``choice_base`` is the code of the first action
     (0, or 1 for choices coded 1..K; default 0, and an error that says so when the choices are
     1..K without a 0 and ``n_actions`` is not given). Two-step tables come in two codings
     (``two_step_coding``; ``"auto"`` picks ``"state2"`` when the state2 column exists):
@@ -862,10 +862,10 @@ class _Reader:
 
 
 # -- writing -----------------------------------------------------------------------------------
-def write_events(behavior: Behavior, path: str | os.PathLike) -> Path:
+def write_behavior(behavior: Behavior, path: str | os.PathLike) -> Path:
     """Write behaviour as a BIDS ``events.tsv`` (tab-separated, ``n/a`` for missing), atomically.
 
-    :func:`read_events` with the same ``task`` (and ``allow_missed=True`` if trials were missed)
+    :func:`read_behavior` with the same ``task`` (and ``allow_missed=True`` if trials were missed)
     reads it back to an equal :class:`Behavior`."""
     frame = behavior.to_frame()
     text = frame.to_csv(sep="\t", index=False, na_rep="n/a", lineterminator="\n")

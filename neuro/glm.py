@@ -885,7 +885,7 @@ def fit_second_level(effect_imgs: Sequence, mask_img, smoothing_fwhm: float | No
 
 
 # -- model comparison ---------------------------------------------------------------------------
-def compare_models(
+def compare_regressors(
     signals: Sequence[pd.DataFrame] | pd.DataFrame,
     designs: Mapping[str, Sequence[pd.DataFrame] | pd.DataFrame],
     n_blocks: int = 5,

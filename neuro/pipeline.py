@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from darkcontrol._util import atomic_write_text
-from darkcontrol.neuro.behavior import Behavior, EventColumns, harmonize_actions, read_events
+from darkcontrol.neuro.behavior import Behavior, EventColumns, harmonize_actions, read_behavior
 from darkcontrol.neuro.fitting import FitConfig, FitResult, fit_many, fits_table
 from darkcontrol.neuro.likelihood import Model, make_model
 from darkcontrol.trace import TraceRecorder, coerce_trace
@@ -230,7 +230,7 @@ class PipelineConfig:
     height_control: str = "fdr"  #: voxelwise threshold: "fdr" | "bonferroni" | "fpr"
     alpha: float = 0.05  #: error rate of the voxelwise threshold
     columns: dict[str, str | None] = field(default_factory=dict)  #: events column renames
-    n_actions: int | None = None  #: size of the action set (None: from the data, see read_events)
+    n_actions: int | None = None  #: size of the action set (None: from the data, see read_behavior)
     allow_missed: bool = False  #: accept n/a responses as missed trials
 
     def __post_init__(self) -> None:
@@ -296,7 +296,7 @@ def run_pipeline(
     behaviors = [
         e
         if isinstance(e, Behavior)
-        else read_events(
+        else read_behavior(
             e,
             config.task,
             columns=EventColumns.from_mapping(config.columns),

@@ -36,7 +36,7 @@ DEFAULT_ENVS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def make_env(task: str, env_id: str | None = None, env_kwargs: Mapping | None = None):
+def make_task_env(task: str, env_id: str | None = None, env_kwargs: Mapping | None = None):
     """The Gymnasium environment participants of ``task`` are simulated on."""
     import gymnasium as gym
 
@@ -59,7 +59,7 @@ def _build(model: Model | str, env_id: str | None, env_kwargs: Mapping | None) -
     if not isinstance(model, str):
         return model
     if model == "random":
-        env = make_env("bandit", env_id, env_kwargs)
+        env = make_task_env("bandit", env_id, env_kwargs)
         return make_model(model, n_actions=int(env.action_space.n))
     return make_model(model)
 
@@ -84,7 +84,7 @@ def sample_params(
     return [{k: float(v[i]) for k, v in cols.items()} for i in range(n)]
 
 
-def simulate_participants(
+def simulate_choices(
     model: Model,
     params: Sequence[Mapping[str, float]],
     *,
@@ -99,7 +99,7 @@ def simulate_participants(
     rng = make_rng(seed)
     out = []
     for i, p in enumerate(params):
-        env = make_env(model.task, env_id, env_kwargs)
+        env = make_task_env(model.task, env_id, env_kwargs)
         b = model.simulate(
             p,
             env,
@@ -160,7 +160,7 @@ def parameter_recovery(
         raise ValueError(f"need >= 3 participants for correlations, got {n_participants}")
     rng = make_rng(seed)
     params = sample_params(model, n_participants, rng, ranges)
-    behaviors = simulate_participants(
+    behaviors = simulate_choices(
         model,
         params,
         n_trials=n_trials,
@@ -226,7 +226,7 @@ def model_recovery(
     rows = []
     for gen in built:
         params = sample_params(gen, n_per_model, rng, ranges.get(gen.name))
-        behaviors = simulate_participants(
+        behaviors = simulate_choices(
             gen,
             params,
             n_trials=n_trials,

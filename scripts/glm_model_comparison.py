@@ -5,7 +5,7 @@ signal follows value estimates Q(s, a); right TPJ follows prediction errors; PMC
 both (the parameter update). Here the ground truth is planted (vmPFC <- q, rTPJ <- |rpe|,
 PMC <- q + |rpe|) in one participant's synthetic BOLD (Q-learning on a two-armed restless
 bandit, 2-s trials), and candidate designs "value" (q), "error" (|rpe|) and "both" are
-compared per ROI by BIC and cross-validated R^2 (darkcontrol.neuro.glm.compare_models).
+compared per ROI by BIC and cross-validated R^2 (darkcontrol.neuro.glm.compare_regressors).
 
 Prints: per ROI the winning model by BIC and by CV R^2, with delta BIC; writes the full
 comparison table to ``--out``/model_comparison.tsv.
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     from darkcontrol.agents import make_agent
     from darkcontrol.neuro.design import DesignConfig, load_confounds, make_design, task_columns
     from darkcontrol.neuro.events import trace_to_events
-    from darkcontrol.neuro.glm import compare_models, roi_signals
+    from darkcontrol.neuro.glm import compare_regressors, roi_signals
     from darkcontrol.neuro.synthetic import SyntheticConfig, simulate_bold
     from darkcontrol.regions import RegionMap
     from darkcontrol.simulation import make_env
@@ -68,7 +68,7 @@ def main(argv=None) -> int:
         candidates[name] = make_design(ev, dcfg, confounds=conf)
         assert set(task_columns(candidates[name])) == {"trial", *keep}
     signals = roi_signals(sim.img, sim.atlas, sim.mask_img, T_R)
-    table = compare_models(signals, candidates)
+    table = compare_regressors(signals, candidates)
     for roi in ("vmPFC", "rTPJ", "PMC", "dmPFC"):
         t = table[table["roi"] == roi].set_index("model")
         by_bic, by_cv = t["bic"].idxmin(), t["cv_r2"].idxmax()

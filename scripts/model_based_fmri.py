@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     import gymnasium as gym
 
     import darkcontrol.envs  # noqa: F401
-    from darkcontrol.neuro.behavior import write_events
+    from darkcontrol.neuro.behavior import write_behavior
     from darkcontrol.neuro.design import DesignConfig, load_confounds, make_design
     from darkcontrol.neuro.events import EventsConfig, trace_to_events
     from darkcontrol.neuro.likelihood import make_model
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         behavior = model.simulate(
             params, env, n_trials=args.trials, seed=int(rng.integers(2**31)), participant=label
         )
-        path = write_events(behavior, bids / label / "func" / f"{label}_task-bandit_events.tsv")
+        path = write_behavior(behavior, bids / label / "func" / f"{label}_task-bandit_events.tsv")
         events_paths.append(path)
         truth.append({"participant": label, **params})
         # the brain follows the TRUE agent; the analysis will only see the events file

@@ -10,8 +10,8 @@ from darkcontrol.neuro.behavior import (
     EventsError,
     behavior_from_frame,
     make_onsets,
-    read_events,
-    write_events,
+    read_behavior,
+    write_behavior,
 )
 
 BANDIT = """onset\tduration\ttrial_type\tchoice\toutcome
@@ -29,7 +29,7 @@ def _write(tmp_path, text, name="sub-07_task-bandit_events.tsv"):
 
 
 def test_reads_a_bandit_file(tmp_path):
-    b = read_events(_write(tmp_path, BANDIT))
+    b = read_behavior(_write(tmp_path, BANDIT))
     assert b.participant == "sub-07"
     assert b.task == "bandit" and b.n_trials == 4 and b.n_actions == 2
     np.testing.assert_array_equal(b.choice, [0, 1, 1, 0])
@@ -59,18 +59,18 @@ def test_bad_rows_are_named(tmp_path, row, message):
     lines[3] = row  # data row 2 = file line 4
     path = _write(tmp_path, "\n".join(lines) + "\n")
     with pytest.raises(EventsError, match=message) as info:
-        read_events(path, n_actions=2)
+        read_behavior(path, n_actions=2)
     assert str(path) in str(info.value)
 
 
 def test_missing_and_unknown_columns(tmp_path):
     path = _write(tmp_path, BANDIT.replace("outcome", "reward"))
     with pytest.raises(EventsError, match=r"missing column\(s\) \['outcome'\]"):
-        read_events(path)
-    b = read_events(path, columns={"outcome": "reward"})  # renamed role reads fine
+        read_behavior(path)
+    b = read_behavior(path, columns={"outcome": "reward"})  # renamed role reads fine
     np.testing.assert_array_equal(b.outcome, [1, 0, 1, 0])
     with pytest.raises(ValueError, match=r"unknown column role\(s\) \['reward'\]"):
-        read_events(path, columns={"reward": "reward"})
+        read_behavior(path, columns={"reward": "reward"})
 
 
 def test_action_set_size_and_state_column():
@@ -89,7 +89,7 @@ def test_missed_trials_are_kept_not_dropped(tmp_path):
     lines = BANDIT.splitlines()
     lines[2] = "4.5\t2.0\ttrial\tn/a\tn/a"
     path = _write(tmp_path, "\n".join(lines) + "\n")
-    b = read_events(path, allow_missed=True)
+    b = read_behavior(path, allow_missed=True)
     assert b.n_trials == 4  # the row is still there, marked missed
     np.testing.assert_array_equal(b.choice, [0, -1, 1, 0])
     np.testing.assert_array_equal(b.valid, [True, False, True, True])
@@ -97,7 +97,7 @@ def test_missed_trials_are_kept_not_dropped(tmp_path):
     # a response with an n/a outcome is still an error, even with allow_missed
     lines[2] = "4.5\t2.0\ttrial\t1\tn/a"
     with pytest.raises(EventsError, match=r"line 3 \(row 1\), column 'outcome'"):
-        read_events(_write(tmp_path, "\n".join(lines) + "\n"), allow_missed=True)
+        read_behavior(_write(tmp_path, "\n".join(lines) + "\n"), allow_missed=True)
 
 
 def test_trial_type_selection_keeps_row_numbers(tmp_path):
@@ -110,9 +110,9 @@ def test_trial_type_selection_keeps_row_numbers(tmp_path):
     )
     path = _write(tmp_path, text)
     with pytest.raises(EventsError, match=r"line 5 \(row 3\), column 'choice': 5"):
-        read_events(path, trial_type="choice", n_actions=2)
+        read_behavior(path, trial_type="choice", n_actions=2)
     with pytest.raises(EventsError, match="no row has trial_type == 'feedback'"):
-        read_events(path, trial_type="feedback")
+        read_behavior(path, trial_type="feedback")
 
 
 @pytest.mark.parametrize("task", ["bandit", "two_step", "navigation"])
@@ -144,8 +144,8 @@ def test_write_then_read_round_trip(tmp_path, task):
     )
     if task == "navigation":
         np.testing.assert_array_equal(b.episode, np.repeat([0, 1, 2], 10))
-    path = write_events(b, tmp_path / "sub-03_task-x_events.tsv")
-    back = read_events(path, task, n_actions=2, allow_missed=True, n_states=b.n_states)
+    path = write_behavior(b, tmp_path / "sub-03_task-x_events.tsv")
+    back = read_behavior(path, task, n_actions=2, allow_missed=True, n_states=b.n_states)
     for name in ("onset", "state", "choice", "next_state", "terminated", "episode"):
         np.testing.assert_array_equal(getattr(back, name), getattr(b, name), err_msg=name)
     np.testing.assert_array_equal(back.outcome, b.outcome)  # NaN where missed

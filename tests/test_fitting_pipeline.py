@@ -11,7 +11,7 @@ import pytest
 
 import darkcontrol.envs  # noqa: F401
 from darkcontrol.cli import main
-from darkcontrol.neuro.behavior import write_events
+from darkcontrol.neuro.behavior import write_behavior
 from darkcontrol.neuro.likelihood import make_model
 from darkcontrol.neuro.pipeline import trialwise_trace
 from darkcontrol.trace import read_trace, validate_trace
@@ -74,7 +74,7 @@ def test_cli_fit_writes_tables_traces_and_config(tmp_path, capsys):
     paths = []
     for i in range(3):
         b = _participant(seed=i, n=100)
-        paths.append(str(write_events(b, tmp_path / f"sub-{i:02d}_task-bandit_events.tsv")))
+        paths.append(str(write_behavior(b, tmp_path / f"sub-{i:02d}_task-bandit_events.tsv")))
     out = tmp_path / "out"
     code = main(["fit", *paths, "--agent", "q_learning", "--n-actions", "4", "--starts", "3",
                  "--out", str(out), "--quiet"])  # fmt: skip
@@ -102,7 +102,7 @@ def test_cli_fit_writes_tables_traces_and_config(tmp_path, capsys):
 
 def test_cli_fit_hierarchical_and_random_model(tmp_path, capsys):
     paths = [
-        str(write_events(_participant(seed=i, n=60), tmp_path / f"sub-{i:02d}_events.tsv"))
+        str(write_behavior(_participant(seed=i, n=60), tmp_path / f"sub-{i:02d}_events.tsv"))
         for i in range(3)
     ]
     out = tmp_path / "h"
@@ -135,7 +135,7 @@ def test_pipeline_recovers_planted_effects(tmp_path, monkeypatch):
     for i in range(5):
         params = {"alpha": float(rng.uniform(0.3, 0.7)), "beta": float(rng.uniform(3, 7))}
         b = _participant(params=params, seed=i, n=120)
-        paths.append(write_events(b, tmp_path / f"sub-{i:02d}_task-bandit_events.tsv"))
+        paths.append(write_behavior(b, tmp_path / f"sub-{i:02d}_task-bandit_events.tsv"))
         n_scans = int(math.ceil((b.onset[-1] + 24) / 2.0))
         ev = trace_to_events(trialwise_trace(model, params, b), EventsConfig(quantities=("rpe",)))
         design = make_design(ev, DesignConfig(t_r=2.0, n_scans=n_scans))

@@ -14,7 +14,7 @@ from darkcontrol.neuro.recovery import (
     plot_parameter_recovery,
     recovery_stats,
     sample_params,
-    simulate_participants,
+    simulate_choices,
 )
 
 
@@ -103,7 +103,7 @@ def test_two_step_fits_separate_model_based_from_model_free():
                     perseveration=rng.uniform(0.0, 0.3),
                 )
             )
-    behaviors = simulate_participants(make_model("two_step_hybrid"), params, n_trials=200, seed=1)
+    behaviors = simulate_choices(make_model("two_step_hybrid"), params, n_trials=200, seed=1)
     fits = fit_many("two_step_hybrid", behaviors, FitConfig(method="map", starts=3, hessian=False))
     w = np.array([f.params["w"] for f in fits])
     w_mf, w_mb = w[:8], w[8:]
@@ -124,7 +124,7 @@ def test_hierarchical_fit_recovers_the_group_and_ibic_picks_the_model():
     U = mu_true + np.array([0.6, 0.3]) * rng.standard_normal((16, 2))
     theta = model.from_unbounded(U)
     params = [model.as_dict(t) for t in theta]
-    behaviors = simulate_participants(model, params, n_trials=100, seed=2)
+    behaviors = simulate_choices(model, params, n_trials=100, seed=2)
     h = fit_hierarchical(model, behaviors, seed=0, tol=1e-2)
     assert h.converged
     np.testing.assert_allclose(h.mu, U.mean(axis=0), atol=0.35)

@@ -242,11 +242,11 @@ def test_two_step_table_with_second_stage_1_to_4_equals_the_converted_files(tmp_
 
 def test_bids_dataset_folder_and_entities(tmp_path):
     behaviors = _simulate("q_learning", "darkcontrol/Bandit-v0", 3, 40, seed=30)
-    from darkcontrol.neuro.behavior import write_events
+    from darkcontrol.neuro.behavior import write_behavior
 
     for i, b in enumerate(behaviors):
         for task in ("bandit", "other"):
-            write_events(b, tmp_path / "ds" / f"sub-{i + 1:02d}" / "func"
+            write_behavior(b, tmp_path / "ds" / f"sub-{i + 1:02d}" / "func"
                          / f"sub-{i + 1:02d}_task-{task}_run-1_events.tsv")  # fmt: skip
     out = tmp_path / "o"
     # two tasks in the dataset: the user must choose one

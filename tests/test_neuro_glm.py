@@ -12,7 +12,7 @@ from darkcontrol.neuro.events import trace_to_events
 from darkcontrol.neuro.glm import (
     GLMConfig,
     ar1_bias_corrected,
-    compare_models,
+    compare_regressors,
     contrast_maps,
     fit_first_level,
     fit_roi_glm,
@@ -172,7 +172,7 @@ def test_model_comparison_picks_the_generating_regressor(sim, events):
     for d in cand.values():
         d.attrs = {"darkcontrol": {"task_columns": [c for c in d.columns if c not in nuisance]}}
     signals = roi_signals(sim.img, sim.atlas, sim.mask_img, T_R)
-    res = compare_models(signals, cand).set_index(["roi", "model"])
+    res = compare_regressors(signals, cand).set_index(["roi", "model"])
     for roi, winner in (("vmPFC", "value"), ("rTPJ", "error")):
         loser = "error" if winner == "value" else "value"
         assert res.loc[(roi, winner), "best_bic"] and res.loc[(roi, winner), "best_cv"]

@@ -269,11 +269,11 @@ def test_belief_solver_refuses_infinite_belief_sets():
 
 def test_batched_sweeps_refuse_partially_observed_worlds():
     """A batched world is the env's exact MDP: on a POMDP task it would see the hidden state."""
-    from darkcontrol.sweep.spec import EnvSpec
+    from darkcontrol.sweep.spec import SweepEnv
 
     with pytest.raises(ValueError, match="partially observed"):
-        EnvSpec(id="darkcontrol/CueMaze-v0").build()
-    mdp, limit = EnvSpec(id="darkcontrol/DynaMaze-v0").build()
+        SweepEnv(id="darkcontrol/CueMaze-v0").build()
+    mdp, limit = SweepEnv(id="darkcontrol/DynaMaze-v0").build()
     assert mdp.n_states == 54
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from darkcontrol.sweep.plan import parse_bytes, plan_chunks
-from darkcontrol.sweep.spec import EnvSpec, SweepSpec
+from darkcontrol.sweep.spec import SweepEnv, SweepSpec
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "sweeps"
 ENV = "darkcontrol/DynaMaze-v0"
@@ -128,18 +128,18 @@ def test_example_specs_load_and_plan(path):
 
 
 def test_env_specs():
-    e = EnvSpec.parse({"id": "darkcontrol/OpenField-v0", "kwargs": {"n_rows": 4, "n_cols": 5}})
+    e = SweepEnv.parse({"id": "darkcontrol/OpenField-v0", "kwargs": {"n_rows": 4, "n_cols": 5}})
     assert e.label == "darkcontrol/OpenField-v0(n_cols=5,n_rows=4)"
     mdp, limit = e.build()
     from darkcontrol.envs.registration import MAZE_STEPS
 
     assert mdp.n_states == 20 and limit == MAZE_STEPS  # the registered spec's time limit
-    f = EnvSpec.parse({"factory": "darkcontrol.envs.mazes:OpenField", "kwargs": {"n_rows": 3}})
+    f = SweepEnv.parse({"factory": "darkcontrol.envs.mazes:OpenField", "kwargs": {"n_rows": 3}})
     assert f.build()[0].n_states == 30
     with pytest.raises(ValueError, match="changes during a run"):
-        EnvSpec.parse("darkcontrol/BlockingMaze-v0").build()
+        SweepEnv.parse("darkcontrol/BlockingMaze-v0").build()
     with pytest.raises(ValueError, match="exactly one"):
-        EnvSpec(id="x", factory="m:f")
+        SweepEnv(id="x", factory="m:f")
 
 
 @pytest.mark.parametrize(

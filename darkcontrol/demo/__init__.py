@@ -20,7 +20,7 @@ def run_demo(
     log=print,
     argv: list[str] | None = None,
 ):
-    """Run the study and write the report; returns (StudyResult, path of report.html)."""
+    """Run the study and write the report; returns (DemoResult, path of report.html)."""
     from darkcontrol import __version__
     from darkcontrol.demo.report import write_outputs, write_report
     from darkcontrol.demo.study import run_study, write_example_run

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from darkcontrol.demo.html import Report
-from darkcontrol.demo.study import StudyResult, task_regressors
+from darkcontrol.demo.study import DemoResult, task_regressors
 from darkcontrol.neuro.report import format_p
 
 
@@ -49,7 +49,7 @@ def chance_return(cfg, n_episodes: int = 400, seed: int = 12345) -> float:
     return total / n_episodes
 
 
-def learning_curve(res: StudyResult, bin_trials: int = 10) -> pd.DataFrame:
+def learning_curve(res: DemoResult, bin_trials: int = 10) -> pd.DataFrame:
     """Per bin of ``bin_trials`` trials (episodes): mean return across participants and its
     95 % t confidence interval (each participant's bin mean is one observation)."""
     from scipy import stats
@@ -68,7 +68,7 @@ def learning_curve(res: StudyResult, bin_trials: int = 10) -> pd.DataFrame:
     )
 
 
-def fig_learning(res: StudyResult, curve: pd.DataFrame, chance: float):
+def fig_learning(res: DemoResult, curve: pd.DataFrame, chance: float):
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 3.6))
     mid = (curve["first_trial"] + curve["last_trial"]) / 2
@@ -85,7 +85,7 @@ def fig_learning(res: StudyResult, curve: pd.DataFrame, chance: float):
     return fig
 
 
-def fig_offline(res: StudyResult):
+def fig_offline(res: DemoResult):
     plt = _plt()
     blocks = [
         pd.DataFrame(p.summary["blocks"]).assign(participant=p.index) for p in res.participants
@@ -120,7 +120,7 @@ def fig_offline(res: StudyResult):
     return fig
 
 
-def fig_regions(res: StudyResult):
+def fig_regions(res: DemoResult):
     from darkcontrol.regions import RegionMap
 
     plt = _plt()
@@ -147,7 +147,7 @@ def fig_regions(res: StudyResult):
     return fig
 
 
-def fig_design(res: StudyResult):
+def fig_design(res: DemoResult):
     from nilearn.plotting import plot_design_matrix
 
     plt = _plt()
@@ -157,7 +157,7 @@ def fig_design(res: StudyResult):
     return fig
 
 
-def fig_betas(res: StudyResult):
+def fig_betas(res: DemoResult):
     from darkcontrol.neuro.report import annotated_heatmap
 
     plt = _plt()
@@ -186,7 +186,7 @@ def fig_betas(res: StudyResult):
     return fig
 
 
-def glass_caption(res: StudyResult, regressor: str) -> str:
+def glass_caption(res: DemoResult, regressor: str) -> str:
     maps = res.voxel["maps"][regressor]
     thr = maps["threshold"]
     n = int(np.count_nonzero(np.asarray(maps["thresholded"].dataobj)))
@@ -194,7 +194,7 @@ def glass_caption(res: StudyResult, regressor: str) -> str:
     return f"{regressor}: group z, FDR q < {res.config.alpha_level:g} ({what})"
 
 
-def fig_glass(res: StudyResult, regressor: str):
+def fig_glass(res: DemoResult, regressor: str):
     """The *thresholded* second-level map: empty (with the threshold stated) when nothing
     survives, never the unthresholded noise."""
     from darkcontrol.neuro.report import glass_brain_figure
@@ -203,7 +203,7 @@ def fig_glass(res: StudyResult, regressor: str):
     return glass_brain_figure(maps["thresholded"], maps["threshold"], glass_caption(res, regressor))
 
 
-def fig_recovery(res: StudyResult):
+def fig_recovery(res: DemoResult):
     plt = _plt()
     f = res.fits
     fig, axes = plt.subplots(2, 2, figsize=(8, 7))
@@ -247,7 +247,7 @@ def detection_power(rec: pd.DataFrame, cfg, n_sims: int = 4000, seed: int = 0) -
     return np.where(planted != 0, power, np.nan)
 
 
-def write_report(res: StudyResult, out_dir: Path, version: str, argv: list[str] | None) -> Path:
+def write_report(res: DemoResult, out_dir: Path, version: str, argv: list[str] | None) -> Path:
     cfg = res.config
     rep = Report(
         out_dir,
@@ -377,7 +377,7 @@ def bids_task_label(env_id: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum()) or "task"
 
 
-def write_outputs(res: StudyResult, out_dir: Path, version: str) -> list[Path]:
+def write_outputs(res: DemoResult, out_dir: Path, version: str) -> list[Path]:
     """Tidy outputs beside the report: Traces, events, fits, recovery tables, config."""
     from darkcontrol._util import atomic_write_text
     from darkcontrol.trace import coerce_trace, write_trace

@@ -28,7 +28,7 @@ from darkcontrol.trace import TraceRecorder
 
 
 @dataclass
-class Participant:
+class DemoParticipant:
     """One simulated participant: true parameters, Trace, block summary, change log."""
 
     index: int
@@ -43,9 +43,9 @@ class Participant:
 
 
 @dataclass
-class StudyResult:
+class DemoResult:
     config: DemoConfig
-    participants: list[Participant]
+    participants: list[DemoParticipant]
     sims: list = field(default_factory=list)
     roi_tables: list[pd.DataFrame] = field(default_factory=list)
     roi_group: pd.DataFrame | None = None
@@ -67,8 +67,8 @@ def schedule_of(cfg: DemoConfig) -> Schedule:
     return Schedule.blocked(cfg.n_blocks, cfg.task_s, cfg.rest_s, cfg.trial_s, cfg.iti_s)
 
 
-def simulate_cohort(cfg: DemoConfig, progress: bool = False) -> list[Participant]:
-    """Participant k: alpha, beta drawn from the config's ranges; its own spawned seed; one
+def simulate_cohort(cfg: DemoConfig, progress: bool = False) -> list[DemoParticipant]:
+    """DemoParticipant k: alpha, beta drawn from the config's ranges; its own spawned seed; one
     :func:`darkcontrol.simulate` run of the DMN through the demo's Schedule."""
 
     root = np.random.SeedSequence(cfg.seed)
@@ -106,7 +106,7 @@ def simulate_cohort(cfg: DemoConfig, progress: bool = False) -> list[Participant
             "offline_share": run.offline_share,
         }
         out.append(
-            Participant(
+            DemoParticipant(
                 k, seeds[k], float(alphas[k]), float(betas[k]), trace, summary, dmn.change_log()
             )
         )
@@ -114,7 +114,7 @@ def simulate_cohort(cfg: DemoConfig, progress: bool = False) -> list[Participant
 
 
 # -- 2. regressors -----------------------------------------------------------------------------
-def make_regressors(cfg: DemoConfig, participants: list[Participant]) -> None:
+def make_regressors(cfg: DemoConfig, participants: list[DemoParticipant]) -> None:
     """Events (one modulator per node of ``cfg.regressors`` + online/offline onsets) and the
     design matrix used to *generate* each participant's data (no confounds yet)."""
     from darkcontrol.neuro.design import DesignConfig, make_design
@@ -135,7 +135,7 @@ def make_regressors(cfg: DemoConfig, participants: list[Participant]) -> None:
 
 
 # -- 3. synthetic fMRI -------------------------------------------------------------------------
-def synthesise(cfg: DemoConfig, participants: list[Participant], progress: bool = False):
+def synthesise(cfg: DemoConfig, participants: list[DemoParticipant], progress: bool = False):
     from darkcontrol.neuro.synthetic import SyntheticConfig, simulate_group
 
     scfg = SyntheticConfig(
@@ -152,7 +152,7 @@ def synthesise(cfg: DemoConfig, participants: list[Participant], progress: bool 
 
 
 # -- 4. GLMs -----------------------------------------------------------------------------------
-def glm_design(cfg: DemoConfig, p: Participant, sim) -> pd.DataFrame:
+def glm_design(cfg: DemoConfig, p: DemoParticipant, sim) -> pd.DataFrame:
     """The analysis design: the same events plus the run's motion confounds."""
     from darkcontrol.neuro.design import CONFOUND_STRATEGIES, DesignConfig, make_design
 
@@ -266,7 +266,7 @@ def voxel_recovery(cfg: DemoConfig, voxel: dict, sims) -> pd.DataFrame:
 
 
 # -- 6. node hypotheses ------------------------------------------------------------------------
-def node_hypotheses(cfg: DemoConfig, participants: list[Participant]) -> pd.DataFrame:
+def node_hypotheses(cfg: DemoConfig, participants: list[DemoParticipant]) -> pd.DataFrame:
     """The paper's §4 predictions on simulated region time series (bins of one TR):
     right TPJ tracks policy change, vmPFC tracks value change, PMC tracks both.
 
@@ -313,11 +313,11 @@ def node_hypotheses(cfg: DemoConfig, participants: list[Participant]) -> pd.Data
 
 
 # -- the whole study ---------------------------------------------------------------------------
-def run_study(cfg: DemoConfig, progress: bool = False, log=print) -> StudyResult:
+def run_study(cfg: DemoConfig, progress: bool = False, log=print) -> DemoResult:
     timings = {}
     t0 = time.perf_counter()
     participants = simulate_cohort(cfg, progress)
-    result = StudyResult(cfg, participants)
+    result = DemoResult(cfg, participants)
     timings["simulate"] = time.perf_counter() - t0
     shares = [p.summary["offline_share"] for p in participants]
     log(
@@ -380,7 +380,7 @@ def run_study(cfg: DemoConfig, progress: bool = False, log=print) -> StudyResult
     return result
 
 
-def write_example_run(result: StudyResult, out_dir, participant: int = 0) -> list:
+def write_example_run(result: DemoResult, out_dir, participant: int = 0) -> list:
     """One participant's inputs as a user would have them, so the README's ``glm`` and ``fit``
     commands have something to read: the synthetic BOLD run (4D NIfTI, MNI, TR in the
     header), its events (the regressors' BIDS events.tsv) and the choices (BIDS-style
@@ -388,7 +388,7 @@ def write_example_run(result: StudyResult, out_dir, participant: int = 0) -> lis
     from pathlib import Path
 
     from darkcontrol.demo.behaviour import behaviour_of
-    from darkcontrol.neuro.behavior import write_events as write_behaviour
+    from darkcontrol.neuro.behavior import write_behavior as write_behaviour
     from darkcontrol.neuro.events import write_events
     from darkcontrol.simulation import make_env
 

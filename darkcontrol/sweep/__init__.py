@@ -6,14 +6,14 @@ sweep SPEC --out DIR``), :class:`SweepSpec`, :func:`load_sweep`.
 
 from darkcontrol.sweep.plan import Chunk, parse_bytes, plan_chunks
 from darkcontrol.sweep.runner import plan_only, run_sweep
-from darkcontrol.sweep.spec import EnvSpec, Experiment, SweepSpec
+from darkcontrol.sweep.spec import Experiment, SweepEnv, SweepSpec
 from darkcontrol.sweep.store import Manifest, ResumeError, SweepResults, load_sweep
 from darkcontrol.sweep.worker import ChunkTask, read_metadata, run_chunk
 
 __all__ = [
     "Chunk",
     "ChunkTask",
-    "EnvSpec",
+    "SweepEnv",
     "Experiment",
     "Manifest",
     "ResumeError",

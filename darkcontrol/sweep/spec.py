@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from darkcontrol.batched.registry import BATCHED, batched_class
+from darkcontrol.constants import DTYPE_NAMES
 
 DESIGN_COLUMNS = ("agent", "experiment", "algorithm", "env", "seed")
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
@@ -67,11 +68,10 @@ EXPERIMENT_KEYS = (
     "schedule",
 )
 GLOBAL_KEYS = ("name", "description", "dtype", "record_regions", "save_q", "sampling_seed")
-DTYPES = ("float32", "float64")
 
 
 @dataclass(frozen=True)
-class EnvSpec:
+class SweepEnv:
     """One environment of a sweep: a registered Gymnasium id or a factory of a TabularMDP."""
 
     id: str | None = None  #: registered Gymnasium id (e.g. "darkcontrol/DynaMaze-v0")
@@ -93,8 +93,8 @@ class EnvSpec:
             object.__setattr__(self, "label", f"{base}({extra})" if extra else base)
 
     @classmethod
-    def parse(cls, value: Any) -> EnvSpec:
-        if isinstance(value, EnvSpec):
+    def parse(cls, value: Any) -> SweepEnv:
+        if isinstance(value, SweepEnv):
             return value
         if isinstance(value, str):
             return cls(id=value)
@@ -146,7 +146,7 @@ class Experiment:
     """One algorithm over a parameter design, environments and seeds."""
 
     algorithm: str  #: name in darkcontrol.batched.registry.BATCHED
-    envs: list[EnvSpec]  #: environments (each agent runs in one)
+    envs: list[SweepEnv]  #: environments (each agent runs in one)
     seeds: list[int]  #: agent seeds (every configuration runs with each)
     episodes: int | None = None  #: episodes per agent (not with a schedule)
     max_steps: int | None = None  #: episode truncation (default: the env's time limit)
@@ -175,7 +175,7 @@ class Experiment:
             self.envs = [self.envs]
         if not isinstance(self.envs, Sequence):
             raise ValueError(f"{where}: envs must be a list of ids or tables, got {self.envs!r}")
-        self.envs = [EnvSpec.parse(e) for e in self.envs]
+        self.envs = [SweepEnv.parse(e) for e in self.envs]
         if not self.envs:
             raise ValueError(f"experiment {self.name!r} has no envs")
         for env in self.envs:
@@ -322,7 +322,7 @@ def _check_value_type(where: str, key: str, value: Any, kind: type | None) -> No
         )
 
 
-def check_env_known(env: EnvSpec) -> None:
+def check_env_known(env: SweepEnv) -> None:
     """A registered Gymnasium id, or an importable factory: checked before any chunk runs."""
     if env.id is not None:
         import gymnasium as gym
@@ -398,8 +398,8 @@ class SweepSpec:
             if not isinstance(getattr(self, key), bool):
                 raise ValueError(f"{key} must be true or false, got {getattr(self, key)!r}")
         _check_int("sampling_seed", self.sampling_seed, 0)
-        if self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.dtype not in DTYPE_NAMES:
+            raise ValueError(f"dtype must be one of {DTYPE_NAMES}, got {self.dtype!r}")
         names = [e.name for e in self.experiments]
         if len(set(names)) != len(names):
             raise ValueError(f"experiment names must be unique, got {names} (set name = ...)")

@@ -71,13 +71,13 @@ def run_chunk(task: ChunkTask) -> ChunkOutput:
 
     from darkcontrol.batched.registry import batched_class
     from darkcontrol.sweep.metrics import summarise
-    from darkcontrol.sweep.spec import EnvSpec, column_values
+    from darkcontrol.sweep.spec import SweepEnv, column_values
 
     if task.threads is not None:
         torch.set_num_threads(int(task.threads))
     t0 = time.perf_counter()
     chunk, exp = task.chunk, task.experiment
-    env = next(EnvSpec.parse(e) for e in exp["envs"] if e["label"] == chunk["env"])
+    env = next(SweepEnv.parse(e) for e in exp["envs"] if e["label"] == chunk["env"])
     mdp, limit = env.build()
     max_steps = exp["max_steps"] if exp["max_steps"] is not None else limit
     design = task.design.reset_index(drop=True)
