@@ -78,9 +78,10 @@ class LearnedFeatures:
 
         L = I - D^-1/2 A D^-1/2,   phi(s) = D^-1/2 [u_1(s), ..., u_k(s)]
 
-    u_1..u_k the eigenvectors of the k smallest eigenvalues after the first (constant) one (Laplacian eigenmaps, Belkin & Niyogi 2003; proto-value functions, Mahadevan &
-    Maggioni 2007). Recomputed lazily when the graph has changed (O(n^3) for n states met).
-    No coordinates of the world enter: only which states followed which."""
+    u_1..u_k the eigenvectors of the k smallest eigenvalues after the first (constant) one,
+    scaled to max |phi| = 1 (Laplacian eigenmaps, Belkin & Niyogi 2003; proto-value
+    functions, Mahadevan & Maggioni 2007). Recomputed lazily when the graph has changed
+    (O(n^3) for n states met). No coordinates of the world enter, only what followed what."""
 
     def __init__(self, association: AssociationGraph, dims: int = 5) -> None:
         if isinstance(dims, bool) or not isinstance(dims, (int, np.integer)) or dims < 1:
