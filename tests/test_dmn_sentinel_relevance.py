@@ -6,7 +6,7 @@ Q-learner (epsilon 0.25: a cue's stake is known only once both responses were tr
 with hippocampal replay (10 backups per step unless the step was salient) practises
 for 3000 steps; over the next 3000 we count the cue occurrences whose offline window the
 sentinel suspended. Seeds 0-7 are reported; the threshold (1 reward unit) was set before
-looking, and checked on seeds 100-104.
+looking; the world's size and the learner's epsilon were chosen on seeds 100-104.
 """
 
 from __future__ import annotations
@@ -23,12 +23,16 @@ from darkcontrol.trace import TraceRecorder
 
 SEEDS = range(8)
 PRACTICE, TEST = 3000, 3000
+#: a loop of 4 places: each cue state is met often enough in practice for its stake to be
+#: learnt (with 8 places the rare social cue, whose value shows only once 'respond' was tried
+#: there, reached 0.74 on the calibration seeds 100-104; 4 places: 0.90)
+N_POSITIONS = 4
 
 
 def suspension_rates(seed: int, salience: str, **world) -> dict[str, float]:
     """Share of the occurrences of each cue (after practice) whose offline window was
     suspended."""
-    env = SentinelWorld(episode_length=PRACTICE + TEST, **world)
+    env = SentinelWorld(n_positions=N_POSITIONS, episode_length=PRACTICE + TEST, **world)
     seeds = [int(x.generate_state(1)[0]) for x in np.random.SeedSequence(seed).spawn(2)]
     agent = make_agent(
         "q_learning",
@@ -52,10 +56,11 @@ def suspension_rates(seed: int, salience: str, **world) -> dict[str, float]:
         memory.add(s, a, r, s2, term)
         Q = agent.q_values()
         if salience == "relevance":
-            stake = sentinel.stake(model, Q, s2, 0.9, term)
-        else:  # the earlier rule's cue value: the spread of Q(s', .) as it stands
-            stake = 0.0 if term else float(Q[s2].max() - Q[s2].min())
-        salient = sentinel.is_salient(sentinel.salience(spe, stake, abs_reward=abs(r)))
+            sal = sentinel.salience(spe, stake=sentinel.stake(model, Q, s2, 0.9, term))
+        else:  # the earlier rule's cue value: max(|r|, the spread of Q(s', .) as it stands)
+            value = abs(r) if term else max(abs(r), float(Q[s2].max() - Q[s2].min()))
+            sal = sentinel.salience(spe, 0.0, value)
+        salient = sentinel.is_salient(sal)
         agent.observe(s, a, r, s2, term, trunc)
         if t >= PRACTICE:
             hits.setdefault(info["cue"], []).append(salient)
@@ -78,25 +83,23 @@ RARE_SOCIAL = {"p_threat": 0.0, "p_social": 0.02}  # rare, of high value (+10)
         (RARE_NULL, "social", 0.0, 0.10),
         (RARE_THREAT, "threat", 0.80, 1.0),
         (COMMON_THREAT, "threat", 0.80, 1.0),
-        # a social cue's stake is learnt only once 'respond' was tried at that position (8
-        # positions, ~15 visits each): exploration-limited, measured 0.71 on seeds 0-7
-        (RARE_SOCIAL, "social", 0.60, 1.0),
+        (RARE_SOCIAL, "social", 0.80, 1.0),
     ],
     ids=["rare_zero_value", "rare_threat", "common_threat", "rare_social"],
 )
 def test_relevance_sentinel_suspends_for_stake_not_rarity(world, cue, low, high):
-    rates = np.array([suspension_rates(seed, "relevance", **world)[cue] for seed in SEEDS])
+    runs = [suspension_rates(seed, "relevance", **world) for seed in SEEDS]
+    rates = np.array([run[cue] for run in runs])
     assert low <= rates.mean() <= high, rates
-    # the routine (no cue) is never salient
-    none = np.array([suspension_rates(seed, "relevance", **world)["none"] for seed in SEEDS[:2]])
-    assert none.max() <= 0.02
+    # the routine (no cue) is almost never salient
+    assert max(run["none"] for run in runs) <= 0.02
 
 
 def test_rarity_sentinel_is_fooled_by_a_rare_valueless_cue():
     """The earlier rule (surprise + 0.05 cue value >= 1) suspends at a rare cue of zero value
     most of the time: the contrast the relevance sentinel removes."""
     rates = np.array([suspension_rates(seed, "rarity", **RARE_NULL)["social"] for seed in SEEDS])
-    assert rates.mean() >= 0.3, rates  # 0.43 on seeds 0-7 (relevance: <= 0.10)
+    assert rates.mean() >= 0.3, rates  # 0.39 on seeds 100-104 (relevance: 0.0)
 
 
 def test_sentinel_refuses_bad_values():
@@ -106,8 +109,9 @@ def test_sentinel_refuses_bad_values():
         Sentinel(value_scale=0)
     with pytest.raises(ValueError, match="engagement must be one of"):
         Sentinel(engagement="sometimes")
-    s = Sentinel()
-    assert s.salience(0.5, 4.0) == 2.0
+    s = Sentinel(salience="relevance")
+    assert s.salience(0.5, stake=4.0) == 2.0
+    assert Sentinel(salience="rarity").salience(0.5, 0.0, 4.0) == pytest.approx(0.5 + 0.05 * 4)
     m = WorldModel(3, 2)
     m.update(0, 0, 1.0, 1, False)
     m.update(0, 1, -3.0, 2, False)

@@ -48,7 +48,6 @@ import numpy as np
 from darkcontrol.agents.base import Agent
 from darkcontrol.agents.model import WorldModel
 from darkcontrol.agents.runner import EpisodeLog
-from darkcontrol.dmn.allocation import AllocationConfig, Allocator
 from darkcontrol.dmn.association import AssociationGraph
 from darkcontrol.dmn.config import DMNConfig, split_params
 from darkcontrol.dmn.memory import ExperienceMemory
@@ -164,26 +163,15 @@ class DMNAgent:
         )
         self.sentinel = Sentinel(
             enabled=cfg.sentinel,
-            salience=cfg.salience,
             threshold=cfg.salience_threshold,
             w_spe=cfg.w_spe,
             w_rpe=cfg.w_rpe,
             w_value=cfg.w_value,
             value_scale=cfg.value_scale,
-            engagement="constant" if cfg.engagement == "constant" else "predictability",
+            engagement=cfg.engagement,
             spe_rate=cfg.spe_rate,
             min_engagement=cfg.min_engagement,
         )
-        self.allocator = None
-        if cfg.engagement == "allocation":
-            if self.gamma is None:
-                raise ValueError(
-                    f"engagement='allocation' needs an agent with a discount factor; "
-                    f"{self.agent.name!r} has no gamma"
-                )
-            self.allocator = Allocator(
-                S, A, AllocationConfig(demand=cfg.demand), rng=np.random.default_rng(own_seed + 1)
-            )
         if features is None:
             mdp = getattr(getattr(env, "unwrapped", None), "mdp", None) or self.agent.mdp
             features = getattr(mdp, "coords", None)
@@ -199,7 +187,6 @@ class DMNAgent:
                 features=self.features if mode == "analogy" else None,
                 association=self.association,
                 rng=self.rng,
-                noise=cfg.recombine_noise,
             )
             if cfg.w_recombined > 0
             else None
@@ -235,14 +222,8 @@ class DMNAgent:
 
     @property
     def engagement(self) -> float:
-        """Current share of the replay budget the DMN uses, in [0, 1]: the allocation
-        (``engagement="allocation"``, :mod:`darkcontrol.dmn.allocation`) or the heuristic."""
-        if not self.config.offline_enabled:
-            return 0.0
-        if self.allocator is not None:
-            share = self.allocator.last.share
-            return 0.0 if share != share else share
-        return self.sentinel.engagement
+        """Current share of the replay budget the DMN uses, in [0, 1]."""
+        return self.sentinel.engagement if self.config.offline_enabled else 0.0
 
     def q_values(self) -> np.ndarray:
         return self.agent.q_values()
@@ -315,39 +296,18 @@ class DMNAgent:
         self.spe_sum += spe
         sal = float("nan")
         if self.sentinel.enabled:
-            Q = self.agent.q_values()
-            if cfg.salience == "relevance":
-                stake = self.sentinel.stake(m, Q, s2, self.gamma or 0.0, terminated)
-                sal = self.sentinel.salience(spe, stake)
-            else:
-                abs_rpe = stake = 0.0
-                if cfg.w_rpe or cfg.w_value:
-                    q2 = Q[s2]
-                    stake = 0.0 if terminated else float(q2.max() - q2.min())
-                    if cfg.w_rpe:
-                        v2 = 0.0 if terminated else float(q2.max())
-                        abs_rpe = abs(r + self.gamma * v2 - float(Q[s, a]))
-                sal = self.sentinel.salience(spe, stake, abs_rpe, abs(r))
+            abs_rpe = abs_value = 0.0
+            if cfg.w_rpe or cfg.w_value:
+                Q = self.agent.q_values()
+                q2 = Q[s2]
+                # the cue value: what is at stake in the state reached (or the reward itself)
+                abs_value = abs(r) if terminated else max(abs(r), float(q2.max() - q2.min()))
+                if cfg.w_rpe:
+                    v2 = 0.0 if terminated else float(q2.max())
+                    abs_rpe = abs(r + self.gamma * v2 - float(Q[s, a]))
+            sal = self.sentinel.salience(spe, abs_rpe, abs_value)
         salient = self.sentinel.is_salient(sal)
-        ctx: dict[str, Any] = {"spe": spe, "salience": sal}
-        if self.allocator is not None:
-            self.allocator.observe(s, a, r, s2, terminated)
-            alloc = self.allocator.allocate(
-                s2,
-                self.agent.q_values(),
-                self.agent.policy(s2),
-                self.memory,
-                self.gamma,
-                at_terminal=terminated,
-            )
-            ctx.update(
-                allocation=alloc.share,
-                demand=alloc.demand,
-                uncertainty=alloc.uncertainty,
-                stake=alloc.stake,
-                voc=alloc.voc,
-            )
-        ctx["engagement"] = self.engagement
+        ctx: dict[str, Any] = {"spe": spe, "salience": sal, "engagement": self.engagement}
         if info and "cue" in info:
             ctx["cue"] = info["cue"]
         rec = self.recorder
@@ -517,7 +477,7 @@ class DMNAgent:
         self._roll_s = None if t else s2
 
     def _recombine(self) -> None:
-        built = self.recombiner.sample(self.memory) if self.recombiner is not None else None
+        built = self.recombiner.sample() if self.recombiner is not None else None
         if built is None:
             # nothing left to recombine (no gap of experience or no destination): replay
             self.n_recombine_failed += 1

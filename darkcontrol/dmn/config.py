@@ -25,11 +25,9 @@ from typing import Any
 from darkcontrol._util import build_config
 
 PRIORITIES = ("uniform", "prioritised")
-RECOMBINE = ("auto", "analogy", "association", "stitch", "perturb")
+RECOMBINE = ("auto", "analogy", "association")
 ASSOCIATION = ("cooccurrence", "sr")
-ENGAGEMENT = ("predictability", "constant", "allocation")
-SALIENCE = ("rarity", "relevance")
-DEMAND = ("learned", "constant")
+ENGAGEMENT = ("predictability", "constant")
 LESIONS = ("none", "hippocampus")
 AGENT_PREFIXES = ("agent_", "agent.")
 
@@ -58,16 +56,12 @@ class DMNConfig:
     association: str = "cooccurrence"  #: association graph: "cooccurrence" | "sr"
     sr_gamma: float = 0.9  #: discount of the successor representation (association reach)
     sr_alpha: float = 0.1  #: learning rate of the successor representation
-    recombine_noise: float = 1.0  #: scale of the perturbation of recombine="perturb"
     # -- engagement: offline processing grows with predictability (paper §1, §3) -------------
     engagement: str = "predictability"  #: "predictability" (1 - recent spe) | "constant" (1)
     spe_rate: float = 0.1  #: eta of the running mean of spe behind predictability
     min_engagement: float = 0.0  #: floor of engagement
-    #: attention demand of engagement="allocation" (dmn.allocation): "learned" | "constant"
-    demand: str = "learned"
     # -- sentinel: salient events return the agent to the world (paper §4) -------------------
     sentinel: bool = True  #: whether salient transitions suspend offline processing
-    salience: str = "rarity"  #: "rarity" (spe + value term) | "relevance" (spe x stake)
     salience_threshold: float = 1.0  #: salience at or above which a transition is salient
     w_spe: float = 1.0  #: weight of surprise (spe) in salience
     w_rpe: float = 0.0  #: weight of |prediction error| in salience
@@ -92,12 +86,6 @@ class DMNConfig:
         _choice("recombine", self.recombine, RECOMBINE)
         _choice("association", self.association, ASSOCIATION)
         _choice("engagement", self.engagement, ENGAGEMENT)
-        _choice("salience", self.salience, SALIENCE)
-        _choice("demand", self.demand, DEMAND)
-        if not 0.0 <= float(self.recombine_noise) < float("inf"):
-            raise ValueError(
-                f"recombine_noise must be >= 0 and finite, got {self.recombine_noise!r}"
-            )
         _choice("lesion", self.lesion, LESIONS)
         for name in ("w_replay", "w_model", "w_recombined", "priority_exponent", "iti_s"):
             _nonneg(name, getattr(self, name))

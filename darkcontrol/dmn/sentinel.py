@@ -62,7 +62,7 @@ class Sentinel:
         self,
         *,
         enabled: bool = True,
-        salience: str = "relevance",
+        salience: str = "rarity",
         threshold: float = 1.0,
         w_spe: float = 1.0,
         w_rpe: float = 0.0,
@@ -107,16 +107,16 @@ class Sentinel:
         return float(max(q) - min(q))
 
     def salience(
-        self, spe: float, stake: float, abs_rpe: float = 0.0, abs_reward: float = 0.0
+        self, spe: float, abs_rpe: float = 0.0, abs_value: float = 0.0, *, stake: float = 0.0
     ) -> float:
-        """The salience of one real transition: spe K / value_scale ("relevance") or
-        w_spe spe + (w_rpe |delta| + w_value max(|r|, K)) / value_scale ("rarity")."""
+        """The salience of one real transition: spe * stake / value_scale ("relevance"), or
+        w_spe spe + (w_rpe |delta| + w_value abs_value) / value_scale ("rarity", abs_value the
+        cue value max(|r|, spread of Q(s', .)))."""
         if self.salience_mode == "relevance":
             return spe * stake / self.value_scale
         sal = self.w_spe * spe
         if self.w_rpe or self.w_value:
-            c = max(abs_reward, stake)
-            sal += (self.w_rpe * abs_rpe + self.w_value * c) / self.value_scale
+            sal += (self.w_rpe * abs_rpe + self.w_value * abs_value) / self.value_scale
         return sal
 
     def is_salient(self, salience: float) -> bool:
