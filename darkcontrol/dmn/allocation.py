@@ -91,12 +91,12 @@ class AllocationConfig:
     beta: float = 10.0  #: sensitivity of the share to V - D (inverse temperature), > 0
     bias: float = 0.3  #: worth of offline processing beyond the best backup, capacity units
     w_uncertainty: float = 1.0  #: weight of predicted uncertainty U in the demand, >= 0
-    w_stake: float = 1.0  #: weight of the stake K in the demand, >= 0
+    w_stake: float = 0.3  #: weight of the stake K in the demand, >= 0
     value_scale: float = 1.0  #: reward units dividing the stake, > 0
     w_voc: float = 10.0  #: capacity units per reward unit of the value of computation, >= 0
     forgetting: float = 0.1  #: volatility: decay of the outcome counts per visit, in [0, 1)
-    prior: float = 1.0  #: Dirichlet concentration of the predictive distribution, > 0
-    constant_demand: float = 0.5  #: the demand under demand="constant", >= 0
+    prior: float = 0.5  #: Dirichlet concentration of the predictive distribution, > 0
+    constant_demand: float = 0.3  #: the demand under demand="constant", >= 0
     candidates: int = 32  #: memories scored for the value of computation per allocation, >= 1
     gain_beta: float = 5.0  #: inverse temperature of the softmax policy in Gain, > 0
     need: str = "sr"  #: "sr" (Need from the learnt successor representation) | "uniform"
