@@ -108,7 +108,7 @@ def test_share_is_the_sigmoid_of_value_minus_demand():
     d = u + 0.5 * k
     assert (res.uncertainty, res.stake, res.voc, res.demand) == pytest.approx((u, k, v, d))
     assert res.share == pytest.approx(1 / (1 + math.exp(-4.0 * (v - d + 0.2))))
-    end = al.allocate(2, Q, policy, mem, 0.9, at_terminal=True)
+    end = al.allocate(2, Q, policy, mem, 0.9, idle=True)
     assert end.demand == 0.0  # no action required at the end of an episode
     flat = allocator(S=3, A=2, demand="constant", constant_demand=0.7, need="uniform")
     assert flat.allocate(0, Q, policy, mem, 0.9).demand == 0.7
@@ -160,7 +160,7 @@ def practise(seed: int, *, demand: str = "learned", constant_demand: float = 0.3
         memory.add(s, a, r, s2, term)
         al.observe(s, a, r, s2, term)
         agent.observe(s, a, r, s2, term, trunc)
-        res = al.allocate(s2, agent.q_values(), agent.policy(s2), memory, 0.95, at_terminal=term)
+        res = al.allocate(s2, agent.q_values(), agent.policy(s2), memory, 0.95, idle=term)
         share[t], demand_[t], spe_bar[t] = res.share, res.demand, bar
         x = 10.0 * res.share + carry  # a 1-s interval at 10 Hz
         k = int(x)
@@ -182,6 +182,7 @@ def phases(share: np.ndarray) -> dict[str, float]:
     }
 
 
+@pytest.mark.slow
 def test_allocation_rises_with_practice_falls_after_a_change_and_not_by_a_rule():
     intact, ablated, corr = [], [], []
     for seed in SEEDS:

@@ -110,6 +110,7 @@ WORLDS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("world", sorted(WORLDS))
 def test_stitching_gives_untried_pairs_values_ranked_like_q_star(world):
     make, n_steps = WORLDS[world]
@@ -118,16 +119,18 @@ def test_stitching_gives_untried_pairs_values_ranked_like_q_star(world):
         q, q_star, n_rec = practise(make(), seed, "stitch", n_steps=n_steps)
         assert n_rec > 0.3 * 5 * n_steps  # recombination found destinations most of the time
         rho.append(rank_correlation(q, q_star))
-        q0, q0_star, _ = practise(make(), seed, None, n_steps=n_steps)
-        assert len(q0) > 10
-        assert np.all(q0 == 0.0)  # replay never reaches a pair that was never tried
-        rho_control.append(rank_correlation(q0, q0_star))
+        if seed < 3:  # the control's values of untried pairs stay exactly at their start
+            q0, q0_star, _ = practise(make(), seed, None, n_steps=n_steps)
+            assert len(q0) > 10
+            assert np.all(q0 == 0.0)  # replay never reaches a pair that was never tried
+            rho_control.append(rank_correlation(q0, q0_star))
     rho, rho_control = np.array(rho), np.array(rho_control)
     assert rho.mean() >= 0.5, rho
     assert (rho > 0).mean() >= 0.9, rho
     assert np.all(rho_control == 0.0)
 
 
+@pytest.mark.slow
 def test_perturbed_replay_reaches_untried_pairs_and_noise_zero_is_plain_replay():
     env = coordless(DynaMaze())
     rho = []

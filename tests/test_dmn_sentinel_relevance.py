@@ -77,6 +77,7 @@ COMMON_THREAT = {"p_threat": 0.3, "p_social": 0.0}
 RARE_SOCIAL = {"p_threat": 0.0, "p_social": 0.02}  # rare, of high value (+10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("world", "cue", "low", "high"),
     [
@@ -95,6 +96,7 @@ def test_relevance_sentinel_suspends_for_stake_not_rarity(world, cue, low, high)
     assert max(run["none"] for run in runs) <= 0.02
 
 
+@pytest.mark.slow
 def test_rarity_sentinel_is_fooled_by_a_rare_valueless_cue():
     """The earlier rule (surprise + 0.05 cue value >= 1) suspends at a rare cue of zero value
     most of the time: the contrast the relevance sentinel removes."""

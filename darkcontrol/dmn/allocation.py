@@ -32,7 +32,7 @@ attending to the world and computing offline:
   own spe; ``uncertainty="entropy"``: H[P~] / log S instead). The stake uses the agent's
   one-step look-ahead q (p~ the normalised forgetting counts, r~ the rewards averaged with the
   same forgetting), so that actions never or rarely tried, whose Q has not been learnt, do not
-  inflate it. With the agent at a terminal state no action is required: D = 0.
+  inflate it. When no action is required (the episode ended, a rest block) D = 0.
 - **Value of offline computation** V: the worth of the best backup on offer, the expected
   value of backup of Mattar & Daw (2018, Nat Neurosci 21:1609), Gain x Need, over
   ``candidates`` memories drawn from the hippocampal memory D,
@@ -68,6 +68,8 @@ from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import numpy as np
+
+from darkcontrol.dmn.association import sr_update
 
 DEMAND_MODES = ("learned", "constant")
 NEED_MODES = ("sr", "uniform")
@@ -219,13 +221,7 @@ class Allocator:
         if terminated:
             self.terminal[s2] = True
         if self.M is not None:
-            cfg = self.config
-            row = self.M[s]
-            target = -row
-            target[s] += 1.0
-            if not terminated:
-                target += cfg.sr_gamma * self.M[s2]
-            row += cfg.sr_alpha * target
+            sr_update(self.M, s, s2, terminated, self.config.sr_alpha, self.config.sr_gamma)
 
     # -- the terms ---------------------------------------------------------------------------
     def predictive(self, s: int, a: int) -> np.ndarray:
@@ -323,12 +319,12 @@ class Allocator:
         memory,
         gamma: float,
         *,
-        at_terminal: bool = False,
+        idle: bool = False,
     ) -> Allocation:
         """The allocation with the agent in ``state`` about to act with ``policy`` (pi(.|s));
-        ``at_terminal``: the episode just ended, no action is required (U = K = 0)."""
+        ``idle``: no action is required (the episode just ended, or a rest block): U = K = 0."""
         cfg = self.config
-        if at_terminal:
+        if idle:
             u = k = 0.0
         else:
             u = self.uncertainty(state, np.asarray(policy, dtype=np.float64))
