@@ -88,18 +88,20 @@ class LearnedFeatures:
             raise ValueError(f"feature dims must be an int >= 1, got {dims!r}")
         self.association = association
         self.dims = int(dims)
-        self.version = 0  # bumped by the owner when the graph changes
-        self._built = -1
+        self.version = 0  # new edges seen (bumped by the owner)
+        self._built = -1  # version of the last build
         self.phi = np.zeros((association.n_states, self.dims))
         self.scale = 1.0  # median distance in phi between experienced neighbours
 
     def touch(self) -> None:
-        """Mark the embedding stale (call after each real transition)."""
+        """Count a new edge of the experienced graph (the owner calls it)."""
         self.version += 1
 
     def get(self) -> np.ndarray:
-        """phi (S, dims); rows of states never met are 0."""
-        if self._built != self.version:
+        """phi (S, dims); rows of states never met are 0. Rebuilt once the edges added since
+        the last build reach 5 % of the edges then (amortised O(n^2) per new edge)."""
+        new = self.version - max(self._built, 0)
+        if self._built < 0 or (new > 0 and new >= 0.05 * self._built):
             self._build()
         return self.phi
 
