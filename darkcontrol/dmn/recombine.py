@@ -9,7 +9,8 @@ Modes (``Recombiner(mode=...)``); all but ``"analogy"`` use only what the agent 
 |               | displacement Delta of a where it was tried (phi(u') - phi(u) over the      |
 |               | ``analogues`` states u nearest to s in phi) picks, among the states        |
 |               | experienced next to s and not yet reached from s, the one whose            |
-|               | displacement from s points the same way (cosine); a bump if                |
+|               | displacement from s points the same way (the largest cosine; with a finite |
+|               | ``analogy_beta`` b, drawn with probability ~ exp(b cos)); a bump if        |
 |               | ||Delta|| <= h / 4 (h below); fragments sharing the state s are stitched  |
 |               | (v -> s experienced, s -> v recombined)                                    |
 | "perturb"     | perturbed replay: a stored (u, a, r, u') replayed at s~, the known state   |
@@ -166,6 +167,7 @@ class Recombiner:
         noise: float = 1.0,
         feature_dims: int = 5,
         analogues: int = 4,
+        analogy_beta: float = float("inf"),
     ) -> None:
         if mode not in RECOMBINE_MODES:
             raise ValueError(f"recombination mode must be one of {RECOMBINE_MODES}, got {mode!r}")
@@ -180,6 +182,9 @@ class Recombiner:
         ):
             raise ValueError(f"analogues must be an int >= 1, got {analogues!r}")
         self.analogues = int(analogues)
+        if not float(analogy_beta) >= 0:
+            raise ValueError(f"analogy_beta must be >= 0 (inf: the best fit), got {analogy_beta!r}")
+        self.analogy_beta = float(analogy_beta)
         self.learned: LearnedFeatures | None = None
         if mode in LEARNED_MODES:
             if features is not None:
@@ -374,8 +379,13 @@ class Recombiner:
             return None
         disp = phi[nb] - phi[s]
         cos = disp @ delta / (np.linalg.norm(disp, axis=1) * norm + 1e-12)
-        best = nb[cos >= cos.max() - 1e-12]
-        return int(best[int(self.rng.random() * len(best))]), r_u
+        if np.isinf(self.analogy_beta):  # the best fit, ties broken at random
+            best = nb[cos >= cos.max() - 1e-12]
+            return int(best[int(self.rng.random() * len(best))]), r_u
+        w = np.exp(self.analogy_beta * (cos - cos.max()))
+        cdf = np.cumsum(w)
+        j = min(int(np.searchsorted(cdf, self.rng.random() * cdf[-1], side="right")), len(nb) - 1)
+        return int(nb[j]), r_u
 
     def _association_among(self, s: int, nb: np.ndarray) -> tuple[int, float] | None:
         if len(nb) == 0:
