@@ -87,7 +87,7 @@ def partial(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
 
 
 def main(argv=None) -> int:
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
+    args = parser(__doc__).parse_args(argv)
     seeds = seeds_of(args)
     n_blocks, size = (4, 4) if args.quick else (8, 5)
     rows = []

@@ -97,7 +97,9 @@ def test_dmn_agent_from_the_command_line(tmp_path):
         (["--set", "alpha"], "expected key=value"),
         (["--set", "alpha=2.0"], "alpha must be in [0, 1]"),
         (["--set", "learning_rate=0.1"], "unknown parameter(s) ['learning_rate']"),
-        (["--episodes", "0"], "episodes must be >= 1"),
+        (["--episodes", "0"], "--episodes: must be >= 1"),
+        (["--max-steps", "0"], "--max-steps: must be >= 1"),
+        (["--set", "alpha=abc"], "alpha takes a number"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_clear_message(tmp_path, capsys, argv, message):
@@ -111,3 +113,15 @@ def test_list(capsys):
     assert main(["simulate", "--list"]) == 0
     out = capsys.readouterr().out
     assert "darkcontrol/DynaMaze-v0" in out and "dyna_q" in out and "dmn" in out
+
+
+def test_existing_out_is_replaced_only_with_force(tmp_path, capsys):
+    out = tmp_path / "t.parquet"
+    argv = ["simulate", "--env", "darkcontrol/Bandit-v0", "--episodes", "1", "--quiet"]
+    assert main([*argv, "--out", str(out)]) == 0
+    before = out.read_bytes()
+    out.write_bytes(b"mine")
+    assert main([*argv, "--out", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err and out.read_bytes() == b"mine"
+    assert main([*argv, "--out", str(out), "--force"]) == 0
+    assert out.read_bytes() == before  # same seed, same Trace
