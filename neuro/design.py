@@ -217,7 +217,8 @@ def make_design(
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     task: list[str] = []
     if ev is not None:
-        task = [c for c in dm.columns if _base_name(c) in set(ev["trial_type"])]
+        types = set(ev["trial_type"].unique())  # once, not per column
+        task = [c for c in dm.columns if _base_name(c) in types]
         dead = [c for c in task if np.allclose(dm[c].to_numpy(), 0.0)]
         if dead:
             raise ValueError(f"task columns {dead} are all zeros over the scan window")

@@ -35,8 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dmn_common import mean_ci, parser, save, seeds_of  # noqa: E402
 
 import darkcontrol.envs  # noqa: E402, F401  (registers the environments)
-from darkcontrol.dmn import DMNAgent, Schedule, run_schedule  # noqa: E402
+from darkcontrol.clock import Schedule
+from darkcontrol.dmn import DMNAgent  # noqa: E402
 from darkcontrol.regions import RegionMap  # noqa: E402
+from darkcontrol.simulation import simulate
 
 TR = 2.0
 HYPOTHESES = (("rTPJ", "policy"), ("vmPFC", "value"), ("PMC", "policy"), ("PMC", "value"))
@@ -62,7 +64,7 @@ def series(seed: int, n_blocks: int, size: int = 5) -> tuple[pd.DataFrame, pd.Da
         agent_beta=5.0,
     )
     sched = Schedule.blocked(n_blocks, task_s=60, rest_s=20, trial_s=1.0, iti_s=1.0)
-    trace, _ = run_schedule(dmn, env, sched, seed=seed)
+    trace, _ = simulate(env, dmn, schedule=sched, seeds=[seed])
     regions = RegionMap.paper().time_series(trace, dt=TR, t_max=sched.duration)
     log = dmn.change_log()
     log["run"] = 0

@@ -35,7 +35,7 @@ def assert_images_decode(html_path):
 def bandit_trace(path):
     from darkcontrol.simulation import simulate
 
-    trace, _ = simulate(env_id="darkcontrol/Bandit-v0", agent="q_learning", episodes=1)
+    trace, _ = simulate("darkcontrol/Bandit-v0", "q_learning", episodes=1)
     write_trace(trace, path, config={"test": True})
     return trace
 
@@ -76,10 +76,8 @@ def test_regressors_cli_writes_events_design_figure_and_diagnostics(tmp_path, ca
 def test_regressors_cli_reports_offline_collisions_as_a_usage_error(tmp_path, capsys):
     from darkcontrol.simulation import simulate
 
-    # offline_dt=0: every replay step of a burst shares the onset of its trial
-    trace, _ = simulate(
-        env_id="darkcontrol/TwoStep-v0", agent="dyna_q", episodes=20, offline_dt=0.0
-    )
+    # offline_dt=0: every replay step of a burst shares the onset of its ITI
+    trace, _ = simulate("darkcontrol/TwoStep-v0", "dyna_q", episodes=20, clock={"offline_dt": 0.0})
     path = tmp_path / "dyna.parquet"
     write_trace(trace, path)
     args = [

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from darkcontrol.clock import Clock
 from darkcontrol.neuro.events import (
     EventsConfig,
     events_by_run,
@@ -17,6 +18,7 @@ from darkcontrol.neuro.events import (
     write_events,
 )
 from darkcontrol.regions import RegionMap
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import TraceRecorder
 
 
@@ -287,12 +289,13 @@ def test_events_from_a_real_agent_trace():
     import gymnasium as gym
 
     import darkcontrol.envs  # noqa: F401  (registers the environments)
-    from darkcontrol.agents.runner import run_episodes
     from darkcontrol.agents.tabular import QLearning
 
     env = gym.make("darkcontrol/DynaMaze-v0")
     agent = QLearning(env.observation_space.n, env.action_space.n, seed=0)
-    run_episodes(agent, env, 2, seed=0, trial_duration=2.0)  # reaches the goal: q varies
+    simulate(
+        env, agent, episodes=2, seeds=[0], clock=Clock(trial_s=2.0, iti_s=0.0, offline_dt=0.0)
+    )[1].runs[0]  # reaches the goal: q varies
     trace = agent.recorder.to_frame()
     ev = trace_to_events(trace, quantities=("q", "rpe", "reward"))
     n = int((trace["phase"] == "online").sum())

@@ -75,15 +75,6 @@ def show_progress(args: argparse.Namespace) -> bool:
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
-def progress(iterable: Iterable, enabled: bool, **kwargs: Any) -> Iterable:
-    """``tqdm(iterable)`` on stderr when ``enabled``, else ``iterable`` itself."""
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, file=sys.stderr, **kwargs)
-
-
 def refuse_overwrite(paths: Sequence[str | os.PathLike], force: bool, flag: str = "--force"):
     """UsageError if any of ``paths`` exists and ``force`` is not set."""
     if force:

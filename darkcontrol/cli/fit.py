@@ -41,7 +41,7 @@ examples:
   darkcontrol fit bandit.csv --columns subject=subjID,choice=choice,outcome=outcome \\
       --choice-base 1 --agent q_learning --out fits/
   darkcontrol fit twostep.csv --columns subject=subj,choice=stage1,choice2=stage2 \\
-      --choice-base 1 --agent hybrid --out ts/
+      --choice-base 1 --agent two_step_hybrid --out ts/
   darkcontrol fit sub-*_task-bandit_events.tsv --agent q_persev --hierarchical --out group/
   darkcontrol fit bids_dataset/ --bids-task bandit --agent q_learning --out fits/ --resume
   darkcontrol fit --list

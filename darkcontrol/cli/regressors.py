@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from darkcontrol._util import progress
 from darkcontrol.cli._args import (
     UsageError,
     add_force,
@@ -12,7 +13,6 @@ from darkcontrol.cli._args import (
     int_at_least,
     output_folder_files,
     positive_float,
-    progress,
     refuse_overwrite,
     show_progress,
 )
@@ -194,7 +194,7 @@ def run(args) -> int:
     cli = {k: v for k, v in vars(args).items() if k != "run"}
     # every run's events and design are built (and checked) before the first file is written
     built = []
-    for r in progress(runs, show_progress(args), desc="regressors", unit="run"):
+    for r in progress(runs, enabled=show_progress(args), desc="regressors", unit="run"):
         events = trace_to_events(trace, ev_config, region_map=RegionMap.paper(), run=r)
         built.append((r, events, make_design(events, dcs[r])))
     for r, events, design in built:

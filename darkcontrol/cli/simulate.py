@@ -60,13 +60,25 @@ def add_parser(sub) -> None:
         "--trial-duration",
         type=float,
         default=1.0,
-        help="seconds per real step on the Trace's clock (default 1.0)",
+        help="seconds per trial (one real step) on the Trace's clock (default 1.0)",
+    )
+    p.add_argument(
+        "--iti",
+        type=float,
+        default=1.0,
+        help="seconds of the inter-trial interval after each trial, offline (default 1.0)",
+    )
+    p.add_argument(
+        "--rest",
+        type=float,
+        default=0.0,
+        help="offline seconds between episodes (default 0)",
     )
     p.add_argument(
         "--offline-dt",
         type=float,
-        default=0.05,
-        help="seconds per offline step after each real step (default 0.05, i.e. 20 Hz replay)",
+        default=None,
+        help="seconds between offline steps (default: spread evenly over each window)",
     )
     p.add_argument("--out", default="trace.parquet", help="output Parquet file")
     add_force(p, "--out file")
@@ -95,25 +107,26 @@ def run(args) -> int:
     if not str(args.out).endswith(".parquet"):
         raise UsageError(f"--out must be a .parquet file, got {args.out!r}")
     refuse_overwrite([args.out], args.force)
-    target = None
-    if args.agent != "dmn":
-        from darkcontrol.agents import agent_class
+    from darkcontrol.agents import agent_class
+    from darkcontrol.clock import Clock
 
-        target = agent_class(args.agent).Config
+    # a wrapper (the DMN) splits its keys between itself and its learner: no single target
+    cls = agent_class(args.agent)
+    target = None if cls.wraps_learner else cls.Config
+    clock = Clock(args.trial_duration, args.iti, args.rest, args.offline_dt)
     trace, summary = simulate(
-        env_id=args.env,
-        agent=args.agent,
-        params=parse_settings(args.params, target),
+        args.env,
+        args.agent,
         env_params=parse_settings(args.env_params, flag="--env-set"),
         episodes=args.episodes,
         seeds=args.seeds,
         first_seed=args.first_seed,
         max_steps=args.max_steps,
         record=args.record,
-        trial_duration=args.trial_duration,
-        offline_dt=args.offline_dt,
+        clock=clock,
         out=args.out,
         progress=show_progress(args),
+        **parse_settings(args.params, target),
     )
     print(summary)
     return 0

@@ -19,7 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from darkcontrol._util import progress as progress_bar
+from darkcontrol.clock import Schedule
 from darkcontrol.demo.config import DemoConfig
+from darkcontrol.dmn import DMNAgent
+from darkcontrol.simulation import make_env, simulate
+from darkcontrol.trace import TraceRecorder
 
 
 @dataclass
@@ -52,25 +57,19 @@ class StudyResult:
 
 
 def _progress(iterable, desc: str, enabled: bool, total: int | None = None):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, total=total, unit="participant")
+    return progress_bar(
+        iterable, enabled=enabled, desc=desc, total=total, unit="participant", leave=True
+    )
 
 
 # -- 1. simulate -------------------------------------------------------------------------------
-def schedule_of(cfg: DemoConfig):
-    from darkcontrol.dmn.schedule import Schedule
-
+def schedule_of(cfg: DemoConfig) -> Schedule:
     return Schedule.blocked(cfg.n_blocks, cfg.task_s, cfg.rest_s, cfg.trial_s, cfg.iti_s)
 
 
-def simulate_participants(cfg: DemoConfig, progress: bool = False) -> list[Participant]:
-    """Participant k: alpha, beta drawn from the config's ranges; its own spawned seed."""
-    from darkcontrol.dmn import DMNAgent, run_schedule
-    from darkcontrol.simulation import make_env
-    from darkcontrol.trace import TraceRecorder
+def simulate_cohort(cfg: DemoConfig, progress: bool = False) -> list[Participant]:
+    """Participant k: alpha, beta drawn from the config's ranges; its own spawned seed; one
+    :func:`darkcontrol.simulate` run of the DMN through the demo's Schedule."""
 
     root = np.random.SeedSequence(cfg.seed)
     draw = np.random.default_rng(root.spawn(1)[0])
@@ -94,8 +93,18 @@ def simulate_participants(cfg: DemoConfig, progress: bool = False) -> list[Parti
             policy="softmax",
             gamma=cfg.gamma,
         )
-        trace, summary = run_schedule(dmn, env, schedule, seed=seeds[k], max_steps=cfg.max_steps)
+        trace, result = simulate(
+            env, dmn, schedule=schedule, seeds=[seeds[k]], max_steps=cfg.max_steps
+        )
         env.close()
+        run = result.runs[0]
+        summary = {
+            "blocks": run.blocks,
+            "episode_lengths": run.lengths,
+            "episode_returns": run.returns,
+            "episodes_finished": run.finished,
+            "offline_share": run.offline_share,
+        }
         out.append(
             Participant(
                 k, seeds[k], float(alphas[k]), float(betas[k]), trace, summary, dmn.change_log()
@@ -307,7 +316,7 @@ def node_hypotheses(cfg: DemoConfig, participants: list[Participant]) -> pd.Data
 def run_study(cfg: DemoConfig, progress: bool = False, log=print) -> StudyResult:
     timings = {}
     t0 = time.perf_counter()
-    participants = simulate_participants(cfg, progress)
+    participants = simulate_cohort(cfg, progress)
     result = StudyResult(cfg, participants)
     timings["simulate"] = time.perf_counter() - t0
     shares = [p.summary["offline_share"] for p in participants]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-ASSOCIATIONS = ("cooccurrence", "sr")
+from darkcontrol.constants import ASSOCIATION as ASSOCIATIONS
 
 
 def sr_update(M: np.ndarray, s: int, s2: int, terminated: bool, alpha: float, gamma: float):
