@@ -291,7 +291,8 @@ class Allocator:
 
     def value_of_computation(self, state: int, Q: np.ndarray, memory, gamma: float) -> float:
         """V = w_voc max_i Gain(e_i) Need(s_i) over ``candidates`` memories of
-        ``memory`` (an object with ``s, a, r, s2, term`` arrays and ``len``), drawn uniformly
+        ``memory`` (a :class:`~darkcontrol.agents.replay_memory.TransitionStore`: ``states,
+        actions, rewards, next_states, terminated`` arrays and ``len``), drawn uniformly
         with this allocator's generator; 0 with an empty memory."""
         n = len(memory)
         if n == 0:
@@ -299,9 +300,10 @@ class Allocator:
         cfg = self.config
         k = min(cfg.candidates, n)
         idx = self.rng.integers(0, n, size=k) if k < n else np.arange(n)
-        s = memory.s[idx]
+        s = memory.states[idx]
         gain = expected_backup_value(
-            Q, s, memory.a[idx], memory.r[idx], memory.s2[idx], memory.term[idx], gamma,
+            Q, s, memory.actions[idx], memory.rewards[idx], memory.next_states[idx],
+            memory.terminated[idx], gamma,
             cfg.gain_beta,
         )  # fmt: skip
         if self.M is None:

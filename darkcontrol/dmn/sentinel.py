@@ -39,7 +39,7 @@ of the DMN's engagement in well-practised, automatic behaviour, "autopilot": Vat
 Stamatakis 2017, PNAS):
 
     spe_bar <- spe_bar + eta (spe - spe_bar)        (a running mean of recent surprise, from 1)
-    engagement = max(min_engagement, 1 - spe_bar)   ("predictability")  or 1 ("constant")
+    engagement = max(min_engagement, 1 - spe_bar)   ("heuristic")  or 1 ("constant")
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ import math
 
 import numpy as np
 
-SALIENCE_MODES = ("relevance", "rarity")
-ENGAGEMENT_RULES = ("heuristic", "predictability", "constant")
+from darkcontrol._util import check_choice
+from darkcontrol.constants import SALIENCE
+
+HEURISTIC_RULES = ("heuristic", "constant")  # the engagement rules the sentinel computes
 
 
 class Sentinel:
@@ -62,7 +64,7 @@ class Sentinel:
         self,
         *,
         enabled: bool = True,
-        salience: str = "rarity",
+        salience: str = "relevance",
         threshold: float = 1.0,
         w_spe: float = 1.0,
         w_rpe: float = 0.0,
@@ -72,10 +74,8 @@ class Sentinel:
         spe_rate: float = 0.1,
         min_engagement: float = 0.0,
     ) -> None:
-        if salience not in SALIENCE_MODES:
-            raise ValueError(f"salience must be one of {SALIENCE_MODES}, got {salience!r}")
-        if engagement not in ENGAGEMENT_RULES:
-            raise ValueError(f"engagement must be one of {ENGAGEMENT_RULES}, got {engagement!r}")
+        check_choice("salience", salience, SALIENCE)
+        check_choice("engagement", engagement, HEURISTIC_RULES)
         if not float(value_scale) > 0:
             raise ValueError(f"value_scale must be > 0, got {value_scale!r}")
         if not 0.0 <= float(spe_rate) <= 1.0:
