@@ -29,9 +29,13 @@ learns from and when). It is itself an :class:`darkcontrol.agents.Agent`, built 
   evenly over the window on the experiment's clock);
 - a salient transition suspends the offline window that would follow it (the sentinel returns
   the agent to the world; :meth:`DMNAgent.offline` with ``kind="iti"`` is the window after a
-  trial, ``kind="rest"`` a rest, backed up with ``rest_gamma`` if set); engagement
-  (1 - recent mean spe) lets offline processing grow as the world becomes predictable and drop
-  with novelty;
+  trial, ``kind="rest"`` a rest, backed up with ``rest_gamma`` if set); the sentinel's
+  salience is relevance, surprise x stake (:mod:`darkcontrol.dmn.sentinel`); engagement is the
+  share of capacity the agent allocates to offline computation, sigmoid(beta (V - D + bias)),
+  the value of the best backup against the demand of attending to the world
+  (:mod:`darkcontrol.dmn.allocation`; ``engagement="heuristic"``: the earlier rule 1 - recent
+  mean spe), so offline processing grows as the world becomes predictable and drops with
+  novelty, change and high stakes;
 - a hippocampal lesion (``lesion="hippocampus"``) removes all offline processing: no replay and,
   since the hippocampus is needed to imagine new experiences too (Hassabis, Kumaran, Vann &
   Maguire 2007, PNAS), no model simulation and no recombination either; what is left is the
@@ -68,7 +72,8 @@ class DMNAgent(Agent):
     An :class:`~darkcontrol.agents.Agent` wrapping another one. Trace: the wrapped agent's
     columns, with ``spe`` filled by the DMN's world model (online and offline) and
     ``salience`` by the sentinel (NaN when the sentinel is off); ``engagement`` is an extra
-    column of online rows.
+    column of online rows, with ``allocation, demand, uncertainty, stake, voc`` under
+    ``engagement="allocation"`` (:class:`darkcontrol.dmn.allocation.Allocation`).
 
     Parameters
     ----------
@@ -87,7 +92,8 @@ class DMNAgent(Agent):
         Seeds the agent, the memory and the DMN's own generator (one stream each).
     recorder : TraceRecorder, optional
     features : array (S, d), optional
-        State features for ``recombine="analogy"`` (default: the MDP's coords).
+        State features for the oracle ``recombine="oracle_analogy"`` (default: the MDP's coords);
+        refused for the learned modes.
     agent_params : dict, optional
         The agent's hyper-parameters.
     **params
