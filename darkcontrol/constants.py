@@ -18,9 +18,15 @@ OFFLINE_SOURCES = ("replay", "model", "recombined")
 LESIONS = ("none", "hippocampus")
 #: how the DMN draws memories to replay: uniformly, or by |TD error| (Schaul et al. 2016)
 PRIORITIES = ("uniform", "prioritised")
-#: what scales the DMN's offline budget: predictability (1 - recent spe) or a constant 1
-ENGAGEMENT = ("predictability", "constant")
-#: how the DMN recombines experience ("auto": analogy on grids, else association)
-RECOMBINE = ("auto", "analogy", "association")
+#: what scales the DMN's offline budget: the allocation the agent computes (dmn.allocation),
+#: the heuristic 1 - recent spe, or a constant 1
+ENGAGEMENT = ("allocation", "heuristic", "constant")
+#: the attention demand of the allocation: learnt (uncertainty and stake) or held constant
+DEMAND = ("learned", "constant")
+#: the sentinel's salience: relevance (surprise x stake) or rarity (surprise + cue value)
+SALIENCE = ("relevance", "rarity")
+#: how the DMN recombines experience: from learned features ("stitch", "perturb"), along
+#: associations, or by analogy on the world's true coordinates (an oracle baseline)
+RECOMBINE = ("stitch", "perturb", "association", "oracle_analogy")
 #: the DMN's association graph over states: co-occurrence counts or the successor representation
 ASSOCIATION = ("cooccurrence", "sr")

@@ -88,7 +88,11 @@ def test_run_schedule_stamps_rows_on_the_experiment_clock():
 
 def test_salient_trials_skip_their_iti_and_novelty_lowers_engagement():
     env = gym.make("darkcontrol/OpenField-v0", n_rows=4, n_cols=4)
-    dmn = DMNAgent("q_learning", env, account="sentinel", seed=0)
+    # the earlier rules, where novelty alone is salient (the mechanisms: test_dmn_allocation,
+    # test_dmn_sentinel_relevance, test_dmn_mechanisms)
+    dmn = DMNAgent(
+        "q_learning", env, account="sentinel", seed=0, salience="rarity", engagement="heuristic"
+    )
     trace, summary = simulate(env, dmn, schedule=Schedule.task_only(60.0, 1.0, 1.0), seeds=[0])
     online = trace[trace["phase"] == "online"].reset_index(drop=True)
     offline_times = trace.loc[trace["phase"] == "offline", "time"].to_numpy()

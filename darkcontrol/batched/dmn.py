@@ -11,7 +11,7 @@ The batch of :class:`darkcontrol.dmn.DMNAgent` wrapping ``q_learning`` (Dohmatob
   update Q(s, a) += alpha [r + gamma max Q(s', .) - Q(s, a)];
 - **offline** (inter-trial intervals, rest): a window of T seconds holds
   floor(T replay_hz engagement + carry) offline steps (the fraction carries over), with
-  engagement = max(min_engagement, 1 - spe_bar) ("predictability") or 1 ("constant"); each
+  engagement = max(min_engagement, 1 - spe_bar) ("heuristic") or 1 ("constant"); each
   step is, with weights w_replay : w_model, the replay of a stored transition (uniform, or
   prioritised by |TD error|, Schaul et al. 2016, ICLR) or one step of a Monte Carlo rollout of
   the agent's policy, restricted to tried actions, in the learned model (``rollout_length``
@@ -118,7 +118,7 @@ class BatchedDMNConfig(TDParams):
     model: str = "counts"  #: the DMN's world model: "counts" (reference) | "last" (det. worlds)
     lesion: str | Sequence[str] = "none"  #: "none" | "hippocampus" (no offline steps), per agent
     # -- engagement and the sentinel -----------------------------------------------------------
-    engagement: str = "predictability"  #: "predictability" (1 - spe_bar) | "constant" (1)
+    engagement: str = "heuristic"  #: "heuristic" (1 - spe_bar) | "constant" (1)
     spe_rate: ArrayLike = 0.1  #: eta of the running mean of spe, in [0, 1]
     min_engagement: ArrayLike = 0.0  #: floor of engagement, in [0, 1]
     sentinel: bool = True  #: whether salient transitions suspend the next offline window
@@ -144,6 +144,11 @@ class BatchedDMNConfig(TDParams):
         check_range("salience_threshold", self.salience_threshold)
         check_choice("replay_priority", self.replay_priority, PRIORITIES)
         check_choice("engagement", self.engagement, ENGAGEMENT)
+        if self.engagement == "allocation":
+            raise ValueError(
+                "the batched DMN implements engagement 'heuristic' and 'constant'; "
+                "engagement='allocation' runs in darkcontrol.dmn.DMNAgent"
+            )
         check_choice("model", self.model, MODEL_MODES)
         for name in ("memory_size", "rollout_length"):
             v = getattr(self, name)

@@ -29,9 +29,13 @@ learns from and when). It is itself an :class:`darkcontrol.agents.Agent`, built 
   evenly over the window on the experiment's clock);
 - a salient transition suspends the offline window that would follow it (the sentinel returns
   the agent to the world; :meth:`DMNAgent.offline` with ``kind="iti"`` is the window after a
-  trial, ``kind="rest"`` a rest, backed up with ``rest_gamma`` if set); engagement
-  (1 - recent mean spe) lets offline processing grow as the world becomes predictable and drop
-  with novelty;
+  trial, ``kind="rest"`` a rest, backed up with ``rest_gamma`` if set); the sentinel's
+  salience is relevance, surprise x stake (:mod:`darkcontrol.dmn.sentinel`); engagement is the
+  share of capacity the agent allocates to offline computation, sigmoid(beta (V - D + bias)),
+  the value of the best backup against the demand of attending to the world
+  (:mod:`darkcontrol.dmn.allocation`; ``engagement="heuristic"``: the earlier rule 1 - recent
+  mean spe), so offline processing grows as the world becomes predictable and drops with
+  novelty, change and high stakes;
 - a hippocampal lesion (``lesion="hippocampus"``) removes all offline processing: no replay and,
   since the hippocampus is needed to imagine new experiences too (Hassabis, Kumaran, Vann &
   Maguire 2007, PNAS), no model simulation and no recombination either; what is left is the
@@ -53,10 +57,11 @@ from darkcontrol.agents.model import WorldModel
 from darkcontrol.agents.registry import agent_class, make_agent
 from darkcontrol.clock import OFFLINE_KINDS, Clock
 from darkcontrol.constants import OFFLINE_SOURCES
+from darkcontrol.dmn.allocation import Allocator
 from darkcontrol.dmn.association import AssociationGraph
 from darkcontrol.dmn.config import DMNConfig, split_params
 from darkcontrol.dmn.memory import ExperienceMemory
-from darkcontrol.dmn.recombine import Recombiner, features_are_grid
+from darkcontrol.dmn.recombine import Recombiner
 from darkcontrol.dmn.sentinel import Sentinel
 from darkcontrol.trace import TraceRecorder
 
@@ -67,7 +72,8 @@ class DMNAgent(Agent):
     An :class:`~darkcontrol.agents.Agent` wrapping another one. Trace: the wrapped agent's
     columns, with ``spe`` filled by the DMN's world model (online and offline) and
     ``salience`` by the sentinel (NaN when the sentinel is off); ``engagement`` is an extra
-    column of online rows.
+    column of online rows, with ``allocation, demand, uncertainty, stake, voc`` under
+    ``engagement="allocation"`` (:class:`darkcontrol.dmn.allocation.Allocation`).
 
     Parameters
     ----------
@@ -86,7 +92,8 @@ class DMNAgent(Agent):
         Seeds the agent, the memory and the DMN's own generator (one stream each).
     recorder : TraceRecorder, optional
     features : array (S, d), optional
-        State features for ``recombine="analogy"`` (default: the MDP's coords).
+        State features for the oracle ``recombine="oracle_analogy"`` (default: the MDP's coords);
+        refused for the learned modes.
     agent_params : dict, optional
         The agent's hyper-parameters.
     **params
@@ -182,30 +189,52 @@ class DMNAgent(Agent):
         )
         self.sentinel = Sentinel(
             enabled=cfg.sentinel,
+            salience=cfg.salience,
             threshold=cfg.salience_threshold,
             w_spe=cfg.w_spe,
             w_rpe=cfg.w_rpe,
             w_value=cfg.w_value,
             value_scale=cfg.value_scale,
-            engagement=cfg.engagement,
+            engagement="constant" if cfg.engagement == "constant" else "heuristic",
             spe_rate=cfg.spe_rate,
             min_engagement=cfg.min_engagement,
         )
-        if features is None:
-            mdp = getattr(getattr(env, "unwrapped", None), "mdp", None) or self.agent.mdp
-            features = getattr(mdp, "coords", None)
-        self.features = None if features is None else np.asarray(features, dtype=np.float64)
-        mode = cfg.recombine
-        if mode == "auto":
-            mode = "analogy" if features_are_grid(self.features) else "association"
-        self.recombine_mode = mode
+        self.allocator: Allocator | None = None
+        if cfg.engagement == "allocation" and cfg.offline_enabled:
+            if self.gamma is None:
+                raise ValueError(
+                    f"engagement='allocation' needs an agent with a discount factor; "
+                    f"{self.agent.name!r} has no gamma (use engagement='heuristic')"
+                )
+            self.allocator = Allocator(
+                S, A, cfg.allocation_config(), rng=np.random.default_rng(seeds[2].spawn(1)[0])
+            )
+        self.recombine_mode = cfg.recombine
+        self.features = None
+        if cfg.recombine == "oracle_analogy" and cfg.w_recombined > 0:
+            # the oracle baseline: the world's true coordinates, never learnt by the agent
+            if features is None:
+                mdp = getattr(getattr(env, "unwrapped", None), "mdp", None) or self.agent.mdp
+                features = getattr(mdp, "coords", None)
+            if features is None:
+                raise ValueError(
+                    "recombine='oracle_analogy' reads the world's coordinates (mdp.coords) or "
+                    "features=; this world has none: use recombine='stitch'"
+                )
+            self.features = np.asarray(features, dtype=np.float64)
+        elif features is not None:
+            raise ValueError(
+                f"features= is for recombine='oracle_analogy' only, got recombine="
+                f"{cfg.recombine!r} (which learns from experience)"
+            )
         self.recombiner = (
             Recombiner(
                 self.model,
-                mode,
-                features=self.features if mode == "analogy" else None,
+                "analogy" if cfg.recombine == "oracle_analogy" else cfg.recombine,
+                features=self.features,
                 association=self.association,
                 rng=self.rng,
+                noise=cfg.recombine_noise,
             )
             if cfg.w_recombined > 0
             else None
@@ -224,6 +253,7 @@ class DMNAgent(Agent):
         )
         self.last_salient = False
         self.last_salience = float("nan")
+        self._last_state = 0  # where the agent last arrived (the need of a rest allocation)
         # counters (cumulative; runners take differences)
         self.n_online = 0
         self.n_offline = dict.fromkeys(OFFLINE_SOURCES, 0)
@@ -277,8 +307,15 @@ class DMNAgent(Agent):
 
     @property
     def engagement(self) -> float:
-        """Current share of the replay budget the DMN uses, in [0, 1]."""
-        return self.sentinel.engagement if self.config.offline_enabled else 0.0
+        """Current share of the replay budget the DMN uses, in [0, 1]: the allocator's share
+        (``engagement="allocation"``, :mod:`darkcontrol.dmn.allocation`; 0 before the first
+        step) or the sentinel's heuristic / constant rule."""
+        if not self.config.offline_enabled:
+            return 0.0
+        if self.allocator is not None:
+            share = self.allocator.last.share
+            return 0.0 if share != share else share
+        return self.sentinel.engagement
 
     def q_values(self) -> np.ndarray:
         return self.agent.q_values()
@@ -349,18 +386,37 @@ class DMNAgent(Agent):
         self.spe_sum += spe
         sal = float("nan")
         if self.sentinel.enabled:
-            abs_rpe = abs_value = 0.0
-            if cfg.w_rpe or cfg.w_value:
-                Q = self.agent.q_values()
-                q2 = Q[s2]
-                # the cue value: what is at stake in the state reached (or the reward itself)
-                abs_value = abs(r) if terminated else max(abs(r), float(q2.max() - q2.min()))
-                if cfg.w_rpe:
-                    v2 = 0.0 if terminated else float(q2.max())
-                    abs_rpe = abs(r + self.gamma * v2 - float(Q[s, a]))
-            sal = self.sentinel.salience(spe, abs_rpe, abs_value)
+            Q = self.agent.q_values()
+            if cfg.salience == "relevance":
+                # what is at stake in the state reached, weighted by surprise
+                stake = self.sentinel.stake(m, Q, s2, self.gamma or 0.0, terminated)
+                sal = self.sentinel.salience(spe, stake=stake)
+            else:
+                abs_rpe = abs_value = 0.0
+                if cfg.w_rpe or cfg.w_value:
+                    q2 = Q[s2]
+                    # the cue value: the spread of Q(s', .) as it stands (or the reward)
+                    abs_value = abs(r) if terminated else max(abs(r), float(q2.max() - q2.min()))
+                    if cfg.w_rpe:
+                        v2 = 0.0 if terminated else float(q2.max())
+                        abs_rpe = abs(r + self.gamma * v2 - float(Q[s, a]))
+                sal = self.sentinel.salience(spe, abs_rpe, abs_value)
         salient = self.sentinel.is_salient(sal)
-        ctx: dict[str, Any] = {"spe": spe, "salience": sal, "engagement": self.engagement}
+        ctx: dict[str, Any] = {"spe": spe, "salience": sal}
+        self._last_state = s2
+        if self.allocator is not None:
+            self.allocator.observe(s, a, r, s2, terminated)
+            alloc = self.allocator.allocate(
+                s2,
+                self.agent.q_values(),
+                self.agent.policy(s2),
+                self.memory,
+                self.gamma,
+                idle=terminated,
+            )
+            ctx.update(alloc._asdict())
+            ctx["allocation"] = ctx.pop("share")
+        ctx["engagement"] = self.engagement
         if info and "cue" in info:
             ctx["cue"] = info["cue"]
         if fields:
@@ -419,6 +475,10 @@ class DMNAgent(Agent):
         cfg = self.config
         if not cfg.offline_enabled or seconds == 0 or len(self.memory) == 0:
             return 0
+        if kind == "rest" and self.allocator is not None:
+            # at rest no action is required: the allocation without attention demand
+            q, at = self.agent.q_values(), self._last_state
+            self.allocator.allocate(at, q, None, self.memory, self.gamma, idle=True)
         x = seconds * cfg.replay_hz * self.engagement + self._carry
         n = int(x)
         self._carry = x - n
@@ -538,7 +598,7 @@ class DMNAgent(Agent):
         self._roll_s = None if t else s2
 
     def _recombine(self, gamma: float | None = None) -> None:
-        built = self.recombiner.sample() if self.recombiner is not None else None
+        built = self.recombiner.sample(self.memory) if self.recombiner is not None else None
         if built is None:
             # nothing left to recombine (no gap of experience or no destination): replay
             self.n_recombine_failed += 1

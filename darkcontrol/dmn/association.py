@@ -30,6 +30,17 @@ import numpy as np
 from darkcontrol.constants import ASSOCIATION as ASSOCIATIONS
 
 
+def sr_update(M: np.ndarray, s: int, s2: int, terminated: bool, alpha: float, gamma: float):
+    """One TD step of the successor representation, in place (Dayan 1993):
+    M[s, .] += alpha (1_s + gamma M[s2, .] - M[s, .]), without the bootstrap at a terminal s2."""
+    row = M[s]
+    target = -row
+    target[s] += 1.0
+    if not terminated:
+        target += gamma * M[s2]
+    row += alpha * target
+
+
 class AssociationGraph:
     """World semantics (Dohmatob et al. 2020, §2.3 left TPJ and §4 semantic account):
     associations between states learnt from real transitions, by co-occurrence or the
@@ -62,12 +73,7 @@ class AssociationGraph:
             self.counts[s, s2] += 1.0
             self.counts[s2, s] += 1.0
         if self.M is not None:
-            row = self.M[s]
-            target = -row
-            target[s] += 1.0
-            if not terminated:
-                target += self.sr_gamma * self.M[s2]
-            row += self.sr_alpha * target
+            sr_update(self.M, s, s2, terminated, self.sr_alpha, self.sr_gamma)
 
     def row(self, s: int) -> np.ndarray:
         """Association weights of ``s`` to every state (>= 0, zero on the diagonal)."""

@@ -9,12 +9,13 @@ the one constructor: the account-controlled fields (:data:`ACCOUNT_FIELDS`) defa
 :data:`ACCOUNT_DEFAULTS` (the full model's values). A field given explicitly still wins, e.g.
 ``account="sentinel", sentinel=False`` is the sentinel with the sentinel switched off.
 
-| account           | offline sources (weights)     | sentinel | engagement     | graph  |
-|-------------------|-------------------------------|----------|----------------|--------|
-| predictive_coding | model (1)                     | off      | predictability | -      |
-| semantic          | replay (.5), recombined (.5)  | off      | constant       | SR     |
-| sentinel          | replay (1)                    | on       | predictability | -      |
-| full              | replay .6, model .2, recomb .2| on       | predictability | co-occ |
+| account           | offline sources (weights)     | sentinel | engagement | recombine   |
+|-------------------|-------------------------------|----------|------------|-------------|
+| predictive_coding | model (1)                     | off      | allocation | -           |
+| semantic          | replay (.5), recombined (.5)  | off      | constant   | association |
+|                   |                               |          |            | (SR)        |
+| sentinel          | replay (1)                    | on       | allocation | -           |
+| full              | replay .6, model .2, recomb .2| on       | allocation | stitch      |
 
 The horizon is the wrapped agent's discount factor gamma (``agent_gamma=...``), not a DMN field.
 The clock (trial, ITI and rest durations) is the runner's :class:`darkcontrol.clock.Clock`.
@@ -28,7 +29,16 @@ from functools import partial
 from typing import Any
 
 from darkcontrol._util import build_config, check_choice, check_positive
-from darkcontrol.constants import ASSOCIATION, ENGAGEMENT, LESIONS, PRIORITIES, RECOMBINE
+from darkcontrol.constants import (
+    ASSOCIATION,
+    DEMAND,
+    ENGAGEMENT,
+    LESIONS,
+    PRIORITIES,
+    RECOMBINE,
+    SALIENCE,
+)
+from darkcontrol.dmn.allocation import AllocationConfig
 
 AGENT_PREFIXES = ("agent_", "agent.")
 
@@ -37,10 +47,10 @@ ACCOUNT_DEFAULTS: dict[str, Any] = {
     "w_replay": 0.6,
     "w_model": 0.2,
     "w_recombined": 0.2,
-    "recombine": "auto",
+    "recombine": "stitch",
     "association": "cooccurrence",
     "sentinel": True,
-    "engagement": "predictability",
+    "engagement": "allocation",
 }
 ACCOUNT_FIELDS = tuple(ACCOUNT_DEFAULTS)
 
@@ -66,20 +76,34 @@ class DMNConfig:
     reconsolidate_after: int = 3  #: visits of (s, a) before its prediction counts as sure
     rollout_length: int = 5  #: steps of one imagined trajectory in the learned model
     use_agent_planner: bool = False  #: route the model share to the agent's own plan()
-    recombine: str | None = None  #: "analogy" | "association" | "auto" (analogy on grids)
+    #: "stitch" | "perturb" (learned features) | "association" | "oracle_analogy" (the world's
+    #: true coordinates: an oracle baseline); see darkcontrol.dmn.recombine
+    recombine: str | None = None
+    recombine_noise: float = 1.0  #: scale of the perturbation of recombine="perturb", >= 0
     association: str | None = None  #: association graph: "cooccurrence" | "sr"
     sr_gamma: float = 0.9  #: discount of the successor representation (association reach)
     sr_alpha: float = 0.1  #: learning rate of the successor representation
-    # -- engagement: offline processing grows with predictability (paper §1, §3) -------------
-    engagement: str | None = None  #: "predictability" (1 - recent spe) | "constant" (1)
-    spe_rate: float = 0.1  #: eta of the running mean of spe behind predictability
-    min_engagement: float = 0.0  #: floor of engagement
+    # -- engagement: the offline share (paper "Putting everything together") ---------------
+    #: "allocation" (dmn.allocation: sigmoid(beta (V - D + bias))) | "heuristic" (the earlier
+    #: rule 1 - recent spe) | "constant" (1)
+    engagement: str | None = None
+    demand: str = "learned"  #: attention demand of the allocation: "learned" | "constant"
+    constant_demand: float = 0.3  #: the demand under demand="constant", >= 0
+    allocation_beta: float = 10.0  #: sensitivity of the allocation to V - D, > 0
+    allocation_bias: float = 0.3  #: worth of offline processing beyond the best backup
+    w_uncertainty: float = 1.0  #: weight of predicted uncertainty in the demand, >= 0
+    w_stake: float = 0.3  #: weight of the stake in the demand, >= 0
+    w_voc: float = 10.0  #: weight of the value of computation (gain x need), >= 0
+    forgetting: float = 0.1  #: volatility of the allocation's predictive model, in [0, 1)
+    spe_rate: float = 0.1  #: eta of the running mean of spe behind the heuristic
+    min_engagement: float = 0.0  #: floor of the heuristic engagement
     # -- sentinel: salient events return the agent to the world (paper §4) -------------------
     sentinel: bool | None = None  #: whether salient transitions suspend offline processing
+    salience: str = "relevance"  #: "relevance" (spe x stake) | "rarity" (spe + value term)
     salience_threshold: float = 1.0  #: salience at or above which a transition is salient
-    w_spe: float = 1.0  #: weight of surprise (spe) in salience
-    w_rpe: float = 0.0  #: weight of |prediction error| in salience
-    w_value: float = 0.05  #: weight of the cue value max(|r|, spread of Q(s', .))
+    w_spe: float = 1.0  #: weight of surprise (spe) in the rarity salience
+    w_rpe: float = 0.0  #: weight of |prediction error| in the rarity salience
+    w_value: float = 0.05  #: weight of the cue value max(|r|, spread of Q(s', .)) (rarity)
     value_scale: float = 1.0  #: reward units dividing the |rpe| and value terms
     # -- manipulations -----------------------------------------------------------------------
     lesion: str = "none"  #: "none" | "hippocampus" (no replay, no simulation, no recombination)
@@ -102,6 +126,17 @@ class DMNConfig:
         _choice("recombine", self.recombine, RECOMBINE)
         _choice("association", self.association, ASSOCIATION)
         _choice("engagement", self.engagement, ENGAGEMENT)
+        _choice("demand", self.demand, DEMAND)
+        _choice("salience", self.salience, SALIENCE)
+        for name in ("recombine_noise", "constant_demand", "w_uncertainty", "w_stake", "w_voc"):
+            if not 0.0 <= float(getattr(self, name)) < float("inf"):
+                raise ValueError(f"{name} must be in [0, inf), got {getattr(self, name)!r}")
+        if not 0.0 < float(self.allocation_beta) < float("inf"):
+            raise ValueError(f"allocation_beta must be in (0, inf), got {self.allocation_beta!r}")
+        if not abs(float(self.allocation_bias)) < float("inf"):
+            raise ValueError(f"allocation_bias must be finite, got {self.allocation_bias!r}")
+        if not 0.0 <= float(self.forgetting) < 1.0:
+            raise ValueError(f"forgetting must be in [0, 1), got {self.forgetting!r}")
         _choice("lesion", self.lesion, LESIONS)
         for name in ("w_replay", "w_model", "w_recombined", "priority_exponent"):
             _nonneg(name, getattr(self, name))
@@ -127,6 +162,20 @@ class DMNConfig:
             raise ValueError(f"sr_gamma must be < 1, got {self.sr_gamma}")
         if not 0.0 < self.sr_alpha <= 1.0:
             raise ValueError(f"sr_alpha must be in (0, 1], got {self.sr_alpha}")
+
+    def allocation_config(self) -> AllocationConfig:
+        """The :class:`~darkcontrol.dmn.allocation.AllocationConfig` of these fields."""
+        return AllocationConfig(
+            demand=self.demand,
+            beta=self.allocation_beta,
+            bias=self.allocation_bias,
+            w_uncertainty=self.w_uncertainty,
+            w_stake=self.w_stake,
+            value_scale=self.value_scale,
+            w_voc=self.w_voc,
+            forgetting=self.forgetting,
+            constant_demand=self.constant_demand,
+        )
 
     @property
     def offline_enabled(self) -> bool:
@@ -187,7 +236,8 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
         "settings": {},  # the defaults (ACCOUNT_DEFAULTS) are the full model
         "claim": (
             "The paper's full process model (§3, Figure 4): Q-values refined by replayed, "
-            "simulated and recombined experience, gated by the sentinel and by predictability."
+            "simulated and recombined experience, gated by the sentinel and by an allocation "
+            "of capacity between the world and offline computation."
         ),
     },
 }
