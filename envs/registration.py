@@ -29,6 +29,8 @@ _SPECS: dict[str, tuple[str, dict, int | None]] = {
     "darkcontrol/ReversalBandit-v0": (f"{_E}.bandits:ReversalBandit", {}, None),
     # routine with rare salient cues (truncated by the env after episode_length steps)
     "darkcontrol/Sentinel-v0": (f"{_E}.sentinel:Sentinel", {}, None),
+    # revaluation vs contingency phases: value and policy changes decorrelated
+    "darkcontrol/Dissociation-v0": (f"{_E}.dissociation:Dissociation", {}, None),
 }
 
 ENV_IDS: list[str] = sorted(_SPECS)
