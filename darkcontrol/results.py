@@ -16,17 +16,14 @@ The test (two-sided level 1 - alpha; the claim holds when the effect lies beyond
 on the declared side, i.e. the one-sided p-value is < alpha / 2 and the (1 - alpha) interval
 excludes the threshold):
 
-| statistic        | data                    | effect             | interval, p-value                          |
-|------------------|-------------------------|--------------------|--------------------------------------------|
-| one_sample_t     | x (n,)                  | mean(x)            | t interval; one-sample t-test              |
-| paired_t         | x, y (n,) paired        | mean(x - y)        | t interval; paired t-test                  |
-| bootstrap_mean   | x (n,), or x - y        | mean(x [- y])      | percentile bootstrap (seeded), p = share of|
-|                  |                         |                    | bootstrap means on the wrong side          |
-| sign_flip        | x (n,), or x - y        | mean(x [- y])      | exact sign-flip permutation test (all 2^n  |
-|                  |                         |                    | flips for n <= 16, else 20,000 seeded);    |
-|                  |                         |                    | percentile-bootstrap interval              |
-| spearman         | x, y (n,) paired        | Spearman rho(x, y) | bootstrap over pairs; exact permutation    |
-|                  |                         |                    | p for n <= 8 (threshold 0), else Fisher z  |
+- ``one_sample_t`` (x): effect mean(x); t interval, one-sample t-test.
+- ``paired_t`` (x, y paired): effect mean(x - y); t interval, paired t-test.
+- ``bootstrap_mean`` (x, or x - y): effect the mean; percentile bootstrap interval (seeded),
+  p = share of bootstrap means on the wrong side of the threshold.
+- ``sign_flip`` (x, or x - y): effect the mean; exact sign-flip permutation test (all 2^n
+  flips for n <= 16, else 20,000 seeded ones), percentile-bootstrap interval.
+- ``spearman`` (x, y paired): effect Spearman's rho; bootstrap interval over pairs; exact
+  permutation p for n <= 8 and threshold 0, else Fisher's z with variance 1.06 / (n - 3).
 
 Every random draw comes from one ``numpy.random.Generator`` seeded by the ``seed`` argument, so
 the same data and seed give the same ``results.json``.

@@ -105,11 +105,7 @@ class Dissociation(TabularEnv):
             or corridor < 0
         ):
             raise ValueError(f"corridor must be an int >= 0, got {corridor!r}")
-        if (
-            isinstance(phase_steps, bool)
-            or not isinstance(phase_steps, (int, np.integer))
-            or phase_steps < 1
-        ):
+        if not _is_int(phase_steps) or phase_steps < 1:
             raise ValueError(f"phase_steps must be an int >= 1, got {phase_steps!r}")
         checked = []
         for k, ph in enumerate(tuple(phases)):
@@ -212,3 +208,7 @@ class Dissociation(TabularEnv):
         if self._state is not None:
             onehot[self._state] = 1.0
         return rr.bars(onehot, highlight=self._state, bar=10)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
