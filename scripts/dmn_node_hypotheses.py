@@ -305,9 +305,9 @@ def main(argv=None) -> int:
     if not any("--quiet" in a.option_strings for a in p._actions):
         p.add_argument("--quiet", action="store_true", help="print only the output path")
     args = p.parse_args(argv)
+    if args.seeds is not None and args.seeds < 2:
+        p.error(f"--seeds must be >= 2 (the claims are tested across agents), got {args.seeds}")
     seeds = seeds_of(args)
-    if len(seeds) < 2:
-        raise SystemExit("--seeds must be >= 2: the claims are tested across agents")
     n_blocks = 24 if args.quick else 48
     say = (lambda *a, **k: None) if args.quiet else print
     say(f"node hypotheses on {ENV_ID}: {len(seeds)} agents x {n_blocks} blocks, TR = {TR} s")
