@@ -215,19 +215,29 @@ def agent_effects(seed: int, n_blocks: int, lesion: str = "none") -> dict[str, d
     t_max = schedule(n_blocks).duration
     rmap = RegionMap.named(MAP)
     reg, ch = binned(trace, log, rmap, t_max)
-    wrong = rmap.shuffled(SHUFFLE_SEED + seed)
-    many = [effects(*binned(trace, log, rmap.shuffled(k), t_max)) for k in range(N_SHUFFLES)]
+
+    def relabelled(other: RegionMap) -> pd.DataFrame:
+        # a shuffled map carries the same signals under other names: reuse their series
+        by_signal = {_signal(s): reg[s.node] for s in rmap.signals}
+        return pd.DataFrame({s.node: by_signal[_signal(s)] for s in other.signals})
+
+    wrong = relabelled(rmap.shuffled(SHUFFLE_SEED + seed))
+    many = [effects(relabelled(rmap.shuffled(k)), ch) for k in range(N_SHUFFLES)]
     mean_shuffled = {
         name: tuple(float(np.mean([s[name][i] for s in many])) for i in range(2)) for name in DESIGN
     }
     return {
         "map": effects(reg, ch),
-        "shuffled_map": effects(*binned(trace, log, wrong, t_max)),
+        "shuffled_map": effects(wrong, ch),
         "shuffled_map_mean": mean_shuffled,
         "figure4": effects(*binned(trace, log, RegionMap.paper(), t_max)),
         "policy_value_r": corr(ch["policy"].values, ch["value"].values),
         "series": (reg, ch),
     }
+
+
+def _signal(sig) -> tuple:
+    return (sig.column, sig.transform, sig.phases, sig.agg)
 
 
 def claim_data(per_agent: list[dict], key: str, name: str):

@@ -33,11 +33,9 @@ def readme_claims(study: str) -> dict[str, dict]:
     return rows
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("nodes")
+def run_study(out: Path, *args: str) -> dict:
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--quiet", "--out", str(out), "--seed", "0"],
+        [sys.executable, str(SCRIPT), *args, "--quiet", "--out", str(out), "--seed", "0"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -46,6 +44,11 @@ def results(tmp_path_factory):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == f"wrote {out / 'dmn_node_hypotheses.png'}"  # --quiet
     return json.loads((out / "results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    return run_study(tmp_path_factory.mktemp("nodes"), "--quick")
 
 
 def test_readme_claims_hold_and_their_failing_controls_fail(results):
@@ -89,3 +92,26 @@ def test_bad_arguments_exit_2_without_a_traceback(tmp_path):
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "--seeds must be >= 2" in proc.stderr
+
+
+def _numbers(cell: str) -> list[float]:
+    return [float(x.replace("−", "-")) for x in re.findall(r"[+−-]\d+\.\d+", cell)]
+
+
+@pytest.mark.slow
+def test_the_default_run_gives_the_readme_table(tmp_path):
+    """The README's figures are the default run's: effects, CIs and every control's outcome."""
+    res = run_study(tmp_path)
+    got = {c["name"]: c for c in res["claims"]}
+    text = (ROOT / "README.md").read_text()
+    for line in text[text.index("## Claims") :].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 6 or "dmn_node_hypotheses" not in cells[1]:
+            continue
+        c = got[cells[0].strip("`")]
+        effect, lo, hi = _numbers(cells[3])
+        assert (c["effect"], *c["ci"]) == pytest.approx((effect, lo, hi), abs=6e-4)
+        assert c["holds"] == (cells[4] == "yes")
+        controls = {k["name"]: k for k in c["controls"]}
+        for m in re.finditer(r"`(\w+)`\s+(fails|\*\*does not fail\*\*)", cells[5]):
+            assert controls[m.group(1)]["holds"] == (m.group(2) != "fails"), (c["name"], m[0])
