@@ -23,6 +23,7 @@ AGENTS: dict[str, str] = {
     "sr_dyna": "darkcontrol.agents.successor:SRDyna",
     "mattar_daw": "darkcontrol.agents.mattar_daw:MattarDawReplay",
     "two_step_hybrid": "darkcontrol.agents.two_step:TwoStepHybrid",
+    "belief": "darkcontrol.agents.belief:BeliefAgent",
 }
 
 

@@ -6,6 +6,7 @@ Importing this package registers the ``darkcontrol/<Name>-v0`` ids with Gymnasiu
 
 from darkcontrol.envs._base import TabularEnv
 from darkcontrol.envs.bandits import Bandit, RestlessBandit, ReversalBandit
+from darkcontrol.envs.cue_maze import CueMaze
 from darkcontrol.envs.graph import (
     CommunityGraph,
     GraphEnv,
@@ -20,6 +21,7 @@ from darkcontrol.envs.graph import (
     tree_graph,
 )
 from darkcontrol.envs.gridworld import GridWorld
+from darkcontrol.envs.hidden_context import HiddenContext
 from darkcontrol.envs.mazes import (
     BlockingMaze,
     DynaMaze,
@@ -29,6 +31,7 @@ from darkcontrol.envs.mazes import (
     TMaze,
 )
 from darkcontrol.envs.mdp import TabularMDP
+from darkcontrol.envs.pomdp import HistoryObservation, PartialObservation, TabularPOMDP
 from darkcontrol.envs.registration import ENV_IDS, register_all
 from darkcontrol.envs.sentinel import Sentinel
 from darkcontrol.envs.solvers import (
@@ -52,14 +55,18 @@ __all__ = [
     "Bandit",
     "BlockingMaze",
     "CommunityGraph",
+    "CueMaze",
     "DynaMaze",
     "FourRooms",
     "GraphEnv",
     "GridWorld",
+    "HiddenContext",
+    "HistoryObservation",
     "LatticeGraph",
     "LinearTrack",
     "MDPEnv",
     "OpenField",
+    "PartialObservation",
     "RestlessBandit",
     "ReversalBandit",
     "RingGraph",
@@ -69,6 +76,7 @@ __all__ = [
     "TMaze",
     "TabularEnv",
     "TabularMDP",
+    "TabularPOMDP",
     "TreeGraph",
     "TwoStep",
     "bellman_residual",

@@ -132,6 +132,8 @@ class EnvSpec:
         mdp = getattr(getattr(env, "unwrapped", env), "mdp", None)
         if not isinstance(mdp, TabularMDP):
             raise TypeError(f"env {self.label!r} exposes no TabularMDP as unwrapped.mdp")
+        if type(mdp).__name__ == "TabularPOMDP":  # batched agents would see the hidden state
+            raise ValueError(f"env {self.label!r} is partially observed; batched worlds are not")
         if type(env.unwrapped).__name__ in ("ChangingMaze", "BlockingMaze", "ShortcutMaze"):
             raise ValueError(
                 f"env {self.label!r} changes during a run; batched worlds are stationary"
