@@ -232,3 +232,6 @@ def cue_maze_task(*, history: int | None = None, include_actions: bool = True, *
     agent's state is the last k observations (and actions), see
     :func:`~darkcontrol.envs.pomdp.observe_partially`."""
     return observe_partially(CueMaze(**kwargs), history, include_actions)
+
+
+cue_maze_task.env_class = CueMaze  # type: ignore[attr-defined]  (the registry reads its docstring)

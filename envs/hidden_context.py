@@ -178,3 +178,6 @@ def hidden_context_task(
     agent's state is the last k observations (and actions), see
     :func:`~darkcontrol.envs.pomdp.observe_partially`."""
     return observe_partially(HiddenContext(**kwargs), history, include_actions)
+
+
+hidden_context_task.env_class = HiddenContext  # type: ignore[attr-defined]  (the registry reads its docstring)

@@ -22,17 +22,27 @@ non-integer choice, a choice outside the action set, a NaN outcome, an onset tha
 backwards or an ``n/a`` where none is allowed raises :class:`EventsError`, whose message names
 the file, the line and the row.
 
+Behaviour as other tools export it (:func:`read_behavior_table`, :func:`read_behaviors`): one
+long CSV/TSV table with a subject column and many participants (hBayesDM-style), choices coded
+from 1 (``choice_base=1``; 1..K choices without a 0 and without ``choice_base`` are an error, not
+a guess), onsets optional (the trial index stands in: ``Behavior.timed`` is False), the number
+of actions read from the data over all participants, two-step second stages as ``state2`` +
+``choice2`` or as one option column 1..4; a BIDS dataset folder of ``sub-*/func/*_events.tsv``.
+
 If ``trial_type`` is given, only rows whose ``trial_type`` column equals it are trials (BIDS
 files often interleave cue, response and feedback events); the other rows are events of another
 kind, not dropped data, and are ignored by design.
 
 References: Gorgolewski et al. (2016) Sci Data 3:160044 (BIDS); Daw et al. (2011) Neuron
-69:1204-1215 (two-step task).
+69:1204-1215 (two-step task); Ahn, Haines & Zhang (2017) Comput Psychiatry 1:24-57 (hBayesDM's
+long-table layout).
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -68,6 +78,7 @@ class EventColumns:
     terminated: str = "terminated"  #: navigation: 1 if the step ended the episode in a goal
     episode: str | None = "episode"  #: navigation: episode index (optional, else from terminated)
     trial_type: str = "trial_type"  #: BIDS trial_type, used with ``trial_type=`` selection
+    subject: str = "subject"  #: long tables: the participant of each row (one table, many)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -116,6 +127,9 @@ class Behavior:
     #: transition the learner experiences but the participant did not choose (a forced or
     #: instructed trial, or a replayed step in simulation): values update, no choice is scored.
     scored: np.ndarray | None = None
+    #: False when the source had no onsets (a behaviour-only table): ``onset`` is then the
+    #: trial index, good for fitting and trial-wise traces but not for fMRI regressors.
+    timed: bool = True
     #: derived arrays cached by the models (treat a Behavior's arrays as immutable)
     cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -274,6 +288,11 @@ def _episodes_from_terminated(terminated: np.ndarray) -> np.ndarray:
 
 
 # -- reading -----------------------------------------------------------------------------------
+TABLE_SUFFIXES = (".tsv", ".csv", ".txt")  #: long tables and events files: by extension
+TWO_STEP_CODINGS = ("auto", "state2", "option")
+NA_VALUES = ["n/a", "", "NA"]  # BIDS n/a, an empty cell, R's NA; a NaN is refused (ambiguous)
+
+
 def read_events(
     path: str | os.PathLike,
     task: str = "bandit",
@@ -284,20 +303,19 @@ def read_events(
     trial_type: str | None = None,
     allow_missed: bool = False,
     participant: str | None = None,
+    choice_base: int | None = None,
+    two_step_coding: str = "auto",
 ) -> Behavior:
     """Read one participant's behaviour from a BIDS ``events.tsv``.
 
-    ``n_actions`` is the size of the action set (bandit default 2; two-step is always 2;
-    required for navigation). ``n_states`` defaults to ``max(state) + 1`` (navigation: over
-    state and next_state). ``participant`` defaults to the ``sub-XX`` entity of the file name.
+    ``n_actions`` is the size of the action set (bandit default: the largest choice + 1, at
+    least 2; two-step is always 2; navigation: required). ``n_states`` defaults to
+    ``max(state) + 1`` (navigation: over state and next_state). ``participant`` defaults to
+    the ``sub-XX`` entity of the file name. ``choice_base`` and ``two_step_coding``: see
+    :func:`behavior_from_frame`.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no events file at {path}")
-    try:
-        frame = pd.read_csv(path, sep="\t", dtype=str, na_values=["n/a", ""], keep_default_na=False)
-    except pd.errors.ParserError as exc:
-        raise EventsError(f"{path}: not a tab-separated table: {exc}") from exc
+    frame = _read_table(path)
     if participant is None:
         participant = _participant_from_name(path.name)
     return behavior_from_frame(
@@ -310,7 +328,33 @@ def read_events(
         allow_missed=allow_missed,
         participant=participant,
         source=str(path),
+        choice_base=choice_base,
+        two_step_coding=two_step_coding,
     )
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A TSV/CSV table as strings (missing values NaN), with the file named in every error."""
+    if not path.exists():
+        raise FileNotFoundError(f"no events file or behaviour table at {path}")
+    if path.is_dir():
+        raise EventsError(f"{path} is a folder; pass a file (or read_behaviors for a dataset)")
+    sep = "," if path.suffix.lower() == ".csv" else "\t"
+    try:
+        frame = pd.read_csv(path, sep=sep, dtype=str, na_values=NA_VALUES, keep_default_na=False)
+    except pd.errors.EmptyDataError as exc:
+        raise EventsError(f"{path}: the file is empty (no header line)") from exc
+    except pd.errors.ParserError as exc:
+        kind = "comma" if sep == "," else "tab"
+        raise EventsError(f"{path}: not a {kind}-separated table: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise EventsError(f"{path}: not a text table ({exc.reason} at byte {exc.start})") from exc
+    if sep == "\t" and frame.shape[1] == 1 and "," in frame.columns[0]:
+        raise EventsError(
+            f"{path}: one column {frame.columns[0]!r} holds commas: a comma-separated table "
+            "needs the .csv extension"
+        )
+    return frame
 
 
 def _participant_from_name(name: str) -> str:
@@ -318,6 +362,235 @@ def _participant_from_name(name: str) -> str:
         if part.startswith("sub-"):
             return part
     return name.split(".")[0]
+
+
+def participant_label(value: Any) -> str:
+    """BIDS participant label of a subject id: ``7`` -> ``sub-7``, ``"s 03"`` -> ``sub-s03``.
+
+    BIDS labels are alphanumeric; other characters are removed (an id made only of them, or
+    two ids that collide after removal, are refused by :func:`read_behavior_table`)."""
+    text = str(value).strip()
+    if text.startswith("sub-"):
+        text = text[4:]
+    if text.endswith(".0") and text[:-2].isdigit():  # 3.0 from a float column
+        text = text[:-2]
+    return "sub-" + re.sub(r"[^A-Za-z0-9]", "", text)
+
+
+def read_behavior_table(
+    path: str | os.PathLike,
+    task: str = "bandit",
+    *,
+    columns: EventColumns | dict[str, str | None] | None = None,
+    n_actions: int | None = None,
+    n_states: int | None = None,
+    trial_type: str | None = None,
+    allow_missed: bool = False,
+    choice_base: int | None = None,
+    two_step_coding: str = "auto",
+) -> list[Behavior]:
+    """Read a behaviour table: one participant (a BIDS ``events.tsv``) or many (a long table).
+
+    A long table has one row per trial and a subject column (``columns.subject``, default
+    ``subject``; rename with ``columns={"subject": "subjID"}``), as hBayesDM, the two-step
+    datasets and most task software export them. Rows of a participant keep their order; the
+    participants appear in the order of their first row, labelled ``sub-<id>``
+    (:func:`participant_label`). ``.csv`` files are comma-separated, others tab-separated;
+    ``n/a``, ``NA``, ``NaN`` and empty cells are missing values. Onsets are optional: without
+    an onset column the trial index stands in (``Behavior.timed`` is False), enough for
+    fitting and trial-wise traces, not for fMRI regressors.
+
+    The number of actions is read from the data (the largest choice over *all* participants,
+    so every participant has the same action set) unless ``n_actions`` is given. Error
+    messages name the file, the line and the column.
+    """
+    path = Path(path)
+    frame = _read_table(path)
+    cols = _columns(columns)
+    if cols.subject not in frame.columns and cols.subject != EventColumns.subject:
+        raise EventsError(
+            f"{path}: no subject column {cols.subject!r} (given as the subject role); the "
+            f"file has {list(frame.columns)}"
+        )
+    if cols.subject not in frame.columns:
+        b = behavior_from_frame(
+            frame,
+            task,
+            columns=cols,
+            n_actions=n_actions,
+            n_states=n_states,
+            trial_type=trial_type,
+            allow_missed=allow_missed,
+            participant=_participant_from_name(path.name),
+            source=str(path),
+            choice_base=choice_base,
+            two_step_coding=two_step_coding,
+        )
+        return [b]
+    subject = frame[cols.subject]
+    if subject.isna().any():
+        row = int(np.flatnonzero(subject.isna().to_numpy())[0])
+        raise EventsError(
+            f"{path}: line {row + 2} (row {row}), column {cols.subject!r}: the subject is missing"
+        )
+    if choice_base is None and n_actions is None and task != "navigation":
+        choice_base = _guess_zero_base(frame, cols, task, str(path))
+    groups = list(frame.groupby(subject, sort=False))
+    labels = [participant_label(v) for v, _ in groups]
+    _check_labels(labels, [v for v, _ in groups], str(path))
+    behaviors = []
+    for (value, rows), label in zip(groups, labels):
+        behaviors.append(
+            behavior_from_frame(
+                rows,
+                task,
+                columns=cols,
+                n_actions=n_actions,
+                n_states=n_states,
+                trial_type=trial_type,
+                allow_missed=allow_missed,
+                participant=label,
+                source=f"{path} (subject {value})",
+                choice_base=0 if choice_base is None else choice_base,
+                two_step_coding=two_step_coding,
+                rows=rows.index.to_numpy(),
+            )
+        )
+    if n_actions is None:
+        behaviors = harmonize_actions(behaviors)
+    return behaviors
+
+
+def _check_labels(labels: list[str], values: list[Any], source: str) -> None:
+    seen: dict[str, Any] = {}
+    for label, value in zip(labels, values):
+        if label == "sub-":
+            raise EventsError(f"{source}: subject id {value!r} has no letter or digit")
+        if label in seen:
+            raise EventsError(
+                f"{source}: subject ids {seen[label]!r} and {value!r} both become {label} "
+                "(BIDS labels are alphanumeric); rename one"
+            )
+        seen[label] = value
+
+
+def _guess_zero_base(frame: pd.DataFrame, cols: EventColumns, task: str, source: str) -> int:
+    """0, or an error when the choices are clearly 1-based (1..K without a single 0)."""
+    names = [cols.choice] + ([cols.choice2] if task == "two_step" else [])
+    for name in names:
+        if name not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[name], errors="coerce").dropna()
+        if len(values) and values.min() == 1:
+            raise EventsError(
+                f"{source}: column {name!r} holds choices {values.min():g}..{values.max():g} "
+                "and no 0: if they are 1-based pass --choice-base 1 (choice_base=1); if 0 is "
+                "a valid choice that nobody made, pass --choice-base 0 with --n-actions"
+            )
+    return 0
+
+
+def harmonize_actions(behaviors: list[Behavior]) -> list[Behavior]:
+    """Give every participant the group's action set (the largest ``n_actions`` among them)."""
+    if not behaviors:
+        return behaviors
+    A = max(b.n_actions for b in behaviors)
+    for b in behaviors:
+        if b.n_actions != A:
+            b.n_actions = A
+            b.cache.clear()
+    return behaviors
+
+
+def read_behaviors(
+    paths: Sequence[str | os.PathLike],
+    task: str = "bandit",
+    *,
+    bids_task: str | None = None,
+    **kw: Any,
+) -> list[Behavior]:
+    """All participants of several inputs: long tables, events files or BIDS dataset folders.
+
+    A folder is a BIDS dataset: its ``sub-*/[ses-*/]func/*_events.tsv`` files, one participant
+    (or run) each, optionally only those of ``task-<bids_task>``; several files of one
+    participant are labelled with their session and run entities. ``kw`` are the arguments of
+    :func:`read_behavior_table`. Participant labels must be unique over all inputs.
+    """
+    if not paths:
+        raise ValueError("give at least one behaviour table, events.tsv file or BIDS folder")
+    behaviors: list[Behavior] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            behaviors.extend(_read_bids_dataset(p, task, bids_task, kw))
+        else:
+            behaviors.extend(read_behavior_table(p, task, **kw))
+    labels = [b.participant for b in behaviors]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        where = {x: [b.source for b in behaviors if b.participant == x] for x in dup[:3]}
+        raise EventsError(f"participant label(s) {dup} occur more than once: {where}")
+    if kw.get("n_actions") is None:
+        behaviors = harmonize_actions(behaviors)
+    return behaviors
+
+
+def _read_bids_dataset(root: Path, task: str, bids_task: str | None, kw: dict) -> list[Behavior]:
+    files = sorted(root.glob("sub-*/func/*_events.tsv")) + sorted(
+        root.glob("sub-*/ses-*/func/*_events.tsv")
+    )
+    if bids_task is not None:
+        files = [f for f in files if f"_task-{bids_task}_" in f"_{f.name}"]
+    if not files:
+        what = f" of task-{bids_task}" if bids_task else ""
+        raise EventsError(f"{root}: no sub-*/[ses-*/]func/*_events.tsv files{what} (BIDS)")
+    tasks = sorted({_entity(f.name, "task") for f in files} - {None})
+    if bids_task is None and len(tasks) > 1:
+        raise EventsError(f"{root} holds the tasks {tasks}; choose one with --bids-task")
+    by_sub: dict[str, list[Path]] = {}
+    for f in files:
+        by_sub.setdefault(_participant_from_name(f.name), []).append(f)
+    out = []
+    for sub, fs in by_sub.items():
+        for f in fs:
+            label = sub
+            if len(fs) > 1:
+                ents = [f"{k}-{_entity(f.name, k)}" for k in ("ses", "run") if _entity(f.name, k)]
+                label = "_".join([sub, *ents]) if ents else f"{sub}_{f.stem}"
+            out.extend(read_behavior_table(f, task, **kw))
+            out[-1].participant = label
+    return out
+
+
+def _entity(name: str, key: str) -> str | None:
+    for part in name.split("_"):
+        if part.startswith(f"{key}-"):
+            return part[len(key) + 1 :]
+    return None
+
+
+def _columns(columns: EventColumns | dict[str, str | None] | None) -> EventColumns:
+    if columns is None:
+        return EventColumns()
+    if isinstance(columns, dict):
+        return EventColumns.from_mapping(columns)
+    if not isinstance(columns, EventColumns):
+        raise TypeError(f"columns must be an EventColumns or a dict, got {columns!r}")
+    return columns
+
+
+def two_step_common_share(behavior: Behavior) -> float:
+    """Share of responded trials whose transition was the common one (first-stage action a
+    commonly leads to second-stage state a + 1, as in :class:`darkcontrol.envs.two_step.TwoStep`).
+
+    About 0.7 in Daw et al. (2011)'s design; about 0.3 means the data code the first-stage
+    actions the other way round (swap them, or the fit reads model-based as model-free)."""
+    if behavior.task != "two_step":
+        raise ValueError(f"a two-step behaviour is needed, got task {behavior.task!r}")
+    ok = behavior.choice >= 0
+    if not ok.any():
+        return float("nan")
+    return float(np.mean(behavior.next_state[ok] - 1 == behavior.choice[ok]))
 
 
 def behavior_from_frame(
@@ -331,23 +604,36 @@ def behavior_from_frame(
     allow_missed: bool = False,
     participant: str = "sub-01",
     source: str = "<frame>",
+    choice_base: int | None = None,
+    two_step_coding: str = "auto",
+    rows: np.ndarray | None = None,
 ) -> Behavior:
     """Build a :class:`Behavior` from an events table (strings or numbers; NaN = ``n/a``).
 
-    See :func:`read_events` for the arguments. Row numbers in messages are 0-based data rows;
-    the file line is row + 2 (line 1 is the header).
+    See :func:`read_events` for the arguments. ``choice_base`` is the code of the first action
+    (0, or 1 for choices coded 1..K; default 0, and an error that says so when the choices are
+    1..K without a 0 and ``n_actions`` is not given). Two-step tables come in two codings
+    (``two_step_coding``; ``"auto"`` picks ``"state2"`` when the state2 column exists):
+
+    - ``"state2"``: ``state2`` = the second-stage state reached (1 or 2) and ``choice2`` = the
+      choice made there (``choice_base`` .. ``choice_base`` + 1);
+    - ``"option"``: ``choice2`` alone = the second-stage option, ``choice_base`` .. +3, where
+      options 1, 2 (base 1) are the two choices in state 1 and options 3, 4 those in state 2:
+      0-based option k is state k // 2 + 1, choice k % 2.
+
+    Row numbers in messages are 0-based data rows of the file (``rows`` gives them when the
+    frame is a part of a larger table); the file line is row + 2 (line 1 is the header).
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
-    if columns is None:
-        columns = EventColumns()
-    elif isinstance(columns, dict):
-        columns = EventColumns.from_mapping(columns)
-    elif not isinstance(columns, EventColumns):
-        raise TypeError(f"columns must be an EventColumns or a dict, got {columns!r}")
-    reader = _Reader(frame.reset_index(drop=True), source)
+    if two_step_coding not in TWO_STEP_CODINGS:
+        raise ValueError(
+            f"two_step_coding must be one of {TWO_STEP_CODINGS}, got {two_step_coding!r}"
+        )
+    columns = _columns(columns)
+    reader = _Reader(frame.reset_index(drop=True), source, rows)
     if trial_type is not None:
         tt = reader.require([columns.trial_type])[0]
         keep = frame[tt].astype(str).to_numpy() == str(trial_type)
@@ -358,29 +644,49 @@ def behavior_from_frame(
     if reader.n == 0:
         raise EventsError(f"{source}: no trials")
     c = columns
+    if choice_base is None:
+        base = 0
+        if n_actions is None and task != "navigation":
+            base = _guess_zero_base(reader.frame.iloc[reader.index], c, task, source)
+    elif choice_base in (0, 1) and not isinstance(choice_base, bool):
+        base = int(choice_base)
+    else:
+        raise ValueError(f"choice_base must be 0 or 1, got {choice_base!r}")
+    timed = c.onset in reader.frame
     if task == "bandit":
-        A = 2 if n_actions is None else _check_count("n_actions", n_actions)
-        reader.require([c.onset, c.choice, c.outcome])
+        A = None if n_actions is None else _check_count("n_actions", n_actions)
+        reader.require([c.choice, c.outcome])
     elif task == "two_step":
         if n_actions not in (None, TWO_STEP_N_ACTIONS):
             raise ValueError(
                 f"the two-step task has 2 actions per stage, got n_actions={n_actions}"
             )
         A = TWO_STEP_N_ACTIONS
-        reader.require([c.onset, c.choice, c.state2, c.choice2, c.outcome])
+        coding = two_step_coding
+        if coding == "auto":
+            coding = "state2" if c.state2 in reader.frame else "option"
+        reader.require([c.choice, c.choice2, c.outcome] + ([c.state2] * (coding == "state2")))
     else:
         if n_actions is None:
             raise ValueError("navigation needs n_actions (the size of the action set)")
         A = _check_count("n_actions", n_actions)
-        reader.require([c.onset, c.state, c.choice, c.next_state, c.outcome, c.terminated])
+        reader.require([c.state, c.choice, c.next_state, c.outcome, c.terminated])
 
-    onset = reader.floats(c.onset)
-    reader.non_decreasing(c.onset, onset)
+    if timed:
+        onset = reader.floats(c.onset)
+        reader.non_decreasing(c.onset, onset)
+    else:
+        onset = np.arange(reader.n, dtype=np.float64)
     duration = None
-    if c.duration is not None and c.duration in reader.frame:
+    if timed and c.duration is not None and c.duration in reader.frame:
         duration = reader.floats(c.duration, allow_na=True)
         reader.check(c.duration, ~(duration < 0), "is negative")
-    choice = reader.ints(c.choice, lo=0, hi=A - 1, allow_na=allow_missed, what="the action set")
+    hi = None if A is None else A - 1
+    choice = reader.ints(
+        c.choice, lo=0, hi=hi, allow_na=allow_missed, what="the action set", base=base
+    )
+    if A is None:
+        A = max(2, int(choice.max()) + 1)
     missed = choice == MISSED
     kw: dict[str, Any] = {}
     if task == "bandit":
@@ -393,13 +699,25 @@ def behavior_from_frame(
         outcome = reader.floats(c.outcome, allow_na=missed)
     elif task == "two_step":
         state = np.zeros(reader.n, dtype=np.int64)
-        state2 = reader.ints(c.state2, lo=1, hi=2, allow_na=missed, what="the second-stage states")
-        choice2 = reader.ints(c.choice2, lo=0, hi=1, allow_na=allow_missed, what="the action set")
+        if coding == "state2":
+            state2 = reader.ints(
+                c.state2, lo=1, hi=2, allow_na=missed, what="the second-stage states"
+            )
+            choice2 = reader.ints(
+                c.choice2, lo=0, hi=1, allow_na=allow_missed, what="the action set", base=base
+            )
+        else:
+            option = reader.ints(
+                c.choice2, lo=0, hi=3, allow_na=allow_missed, what="the second-stage options",
+                base=base,
+            )  # fmt: skip
+            state2 = np.where(option >= 0, option // 2 + 1, MISSED)
+            choice2 = np.where(option >= 0, option % 2, MISSED)
         missed2 = missed | (choice2 == MISSED)
         outcome = reader.floats(c.outcome, allow_na=missed2)
         state2 = np.where(state2 == MISSED, 1, state2)  # unused on a missed trial
         kw.update(next_state=state2, choice2=choice2)
-        if c.onset2 is not None and c.onset2 in reader.frame:
+        if timed and c.onset2 is not None and c.onset2 in reader.frame:
             onset2 = reader.floats(c.onset2, allow_na=missed2)
             reader.check(c.onset2, ~(onset2 < onset), "is before the trial onset")
             kw["onset2"] = onset2
@@ -430,7 +748,8 @@ def behavior_from_frame(
         duration=duration,
         participant=participant,
         source=source,
-        rows=reader.index.copy(),
+        rows=reader.rows[reader.index].copy(),
+        timed=timed,
         **kw,
     )
 
@@ -444,10 +763,14 @@ def _check_count(name: str, value: Any) -> int:
 class _Reader:
     """Column access with row-level error messages (``file: line L (row R), column C: ...``)."""
 
-    def __init__(self, frame: pd.DataFrame, source: str) -> None:
+    def __init__(self, frame: pd.DataFrame, source: str, rows: np.ndarray | None = None) -> None:
         self.frame = frame
         self.source = source
         self.index = np.arange(len(frame), dtype=np.int64)
+        #: row of the source file of each frame row (a part of a long table keeps its rows)
+        self.rows = self.index.copy() if rows is None else np.asarray(rows, dtype=np.int64)
+        if self.rows.shape != self.index.shape:
+            raise ValueError(f"rows has {self.rows.shape[0]} entries, the frame {len(frame)}")
 
     @property
     def n(self) -> int:
@@ -466,7 +789,7 @@ class _Reader:
         return names
 
     def fail(self, k: int, column: str, text: str) -> EventsError:
-        row = int(self.index[k])
+        row = int(self.rows[self.index[k]])
         return EventsError(f"{self.source}: line {row + 2} (row {row}), column {column!r}: {text}")
 
     def check(self, column: str, ok: np.ndarray, text: str) -> None:
@@ -477,7 +800,9 @@ class _Reader:
     def _raw(self, column: str) -> pd.Series:
         return self.frame[column].iloc[self.index].reset_index(drop=True)
 
-    def floats(self, column: str, allow_na: bool | np.ndarray = False) -> np.ndarray:
+    def floats(
+        self, column: str, allow_na: bool | np.ndarray = False, hint: str = ""
+    ) -> np.ndarray:
         raw = self._raw(column)
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
         na = raw.isna().to_numpy()
@@ -490,7 +815,7 @@ class _Reader:
         allowed = np.broadcast_to(np.asarray(allow_na, dtype=bool), na.shape)
         bad = np.flatnonzero(na & ~allowed)
         if len(bad):
-            raise self.fail(bad[0], column, "is n/a, which is not allowed here")
+            raise self.fail(bad[0], column, "is n/a, which is not allowed here" + hint)
         inf = np.flatnonzero(np.isinf(values))
         if len(inf):
             raise self.fail(inf[0], column, f"{raw.iloc[inf[0]]!r} is not finite")
@@ -504,18 +829,28 @@ class _Reader:
         hi: int | None,
         allow_na: bool | np.ndarray = False,
         what: str,
+        base: int = 0,
     ) -> np.ndarray:
-        values = self.floats(column, allow_na=allow_na)
+        """Integer codes ``lo + base .. hi + base`` of a column, returned minus ``base``."""
+        hint = ""
+        if what in ("the action set", "the second-stage options") and allow_na is False:
+            hint = (
+                " (a missed response? pass --allow-missed / allow_missed=True to keep n/a "
+                "choices as missed trials)"
+            )
+        values = self.floats(column, allow_na=allow_na, hint=hint)
         na = np.isnan(values)
         frac = np.flatnonzero(~na & (values != np.round(values)))
         if len(frac):
             raise self.fail(frac[0], column, f"{values[frac[0]]:g} is not an integer")
-        hi_ok = np.ones_like(na) if hi is None else values <= hi
-        bad = np.flatnonzero(~na & ~((values >= lo) & hi_ok))
+        lo_b, hi_b = lo + base, None if hi is None else hi + base
+        hi_ok = np.ones_like(na) if hi_b is None else values <= hi_b
+        bad = np.flatnonzero(~na & ~((values >= lo_b) & hi_ok))
         if len(bad):
-            rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-            raise self.fail(bad[0], column, f"{values[bad[0]]:g} is outside {what} ({rng})")
-        return np.where(na, MISSED, values).astype(np.int64)
+            rng = f"{lo_b}..{hi_b}" if hi_b is not None else f">= {lo_b}"
+            coded = f", {base}-based" if base else ""
+            raise self.fail(bad[0], column, f"{values[bad[0]]:g} is outside {what} ({rng}{coded})")
+        return np.where(na, MISSED, values - base).astype(np.int64)
 
     def non_decreasing(self, column: str, values: np.ndarray) -> None:
         back = np.flatnonzero(np.diff(values) < 0)

@@ -17,7 +17,10 @@ epsilon-greedy) use Nelder-Mead instead.
 Reported, per participant: parameters, NLL, AIC = 2 NLL + 2k, BIC = 2 NLL + k ln n (n = number
 of observed choices, k = free parameters), for MAP also the Laplace log model evidence
 log p(D) ~ -NLP + k/2 ln 2 pi - 1/2 ln det H, and convergence information (starts that
-converged, starts that reached the best optimum within ``tol_best``).
+converged, starts that reached the best optimum within ``tol_best``), standard errors from the
+inverse Hessian H^-1 on the unbounded scale (``se_u``) and on the natural scale by the delta
+method, se(x) = |dx/du| se(u) (``se``), and a flag per parameter whose optimum sits at an end of
+its box (``at_bound``: alpha = 1, beta at its upper limit, ...), where the SE is not defined.
 
 References: Daw, N. D. (2011) Trial-by-trial data analysis using computational models. In
 Decision Making, Affect, and Learning: Attention and Performance XXIII, OUP. Wilson, R. C. &
@@ -43,6 +46,8 @@ from darkcontrol.neuro.likelihood import Model, make_model
 FD_STEP = 1e-5  # central-difference step on the unbounded scale (gradients)
 HESS_STEP = 1e-3  # step of the finite-difference Hessian
 METHODS = ("mle", "map")
+BOUND_TOL = 1e-3  #: an optimum within this share of its box width of an edge is 'at the bound'
+ARRAY_FIELDS = ("u", "hessian", "se_u", "se")
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,11 @@ class FitResult:
     se_u: np.ndarray | None = None  #: standard errors on the unbounded scale (Laplace)
     log_evidence: float = float("nan")  #: Laplace log model evidence (MAP)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: standard errors on the natural scale by the delta method, se_x = |dx/du| se_u (NaN for a
+    #: parameter at a bound, where the Laplace approximation does not hold)
+    se: np.ndarray | None = None
+    #: per free parameter "lower" | "upper" if the optimum sits at that end of the box, else ""
+    at_bound: tuple[str, ...] = ()
 
     @property
     def k(self) -> int:
@@ -123,18 +133,34 @@ class FitResult:
             n_at_best=self.n_at_best,
             n_starts=self.n_starts,
         )
-        if self.se_u is not None:
-            for name, se in zip(self.free, self.se_u):
-                row[f"se_u_{name}"] = float(se)
+        for i, name in enumerate(self.free):
+            if self.se is not None:
+                row[f"se_{name}"] = float(self.se[i])
+            if self.se_u is not None:
+                row[f"se_u_{name}"] = float(self.se_u[i])
+            if self.at_bound:
+                row[f"at_bound_{name}"] = self.at_bound[i] or "no"
         return row
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
-        for key in ("u", "hessian", "se_u"):
+        for key in ARRAY_FIELDS:
             if d[key] is not None:
                 d[key] = np.asarray(d[key]).tolist()
         d["free"] = list(self.free)
+        d["at_bound"] = list(self.at_bound)
         return d
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> FitResult:
+        """The inverse of :meth:`to_json` (NaN/inf survive as JSON's NaN/Infinity)."""
+        d = dict(d)
+        for key in ARRAY_FIELDS:
+            if d.get(key) is not None:
+                d[key] = np.asarray(d[key], dtype=np.float64)
+        d["free"] = tuple(d["free"])
+        d["at_bound"] = tuple(d.get("at_bound", ()))
+        return cls(**d)
 
 
 class Objective:
@@ -316,6 +342,8 @@ def _result(model, behavior, config, obj, u, nll, nlp, runs, n_choices, best=Non
             log_ev = -nlp + 0.5 * k * math.log(2 * math.pi) - 0.5 * logdet if sign > 0 else np.nan
     elif obj.prior is not None and not k:
         log_ev = -nlp
+    at_bound = bound_flags(model, u) if k else ()
+    se_nat = None if se is None else delta_se(model, u, se, at_bound)
     return FitResult(
         model=model.name,
         participant=behavior.participant,
@@ -338,7 +366,39 @@ def _result(model, behavior, config, obj, u, nll, nlp, runs, n_choices, best=Non
         hessian=H,
         se_u=se,
         log_evidence=float(log_ev),
+        se=se_nat,
+        at_bound=at_bound,
     )
+
+
+def bound_flags(model: Model, u: np.ndarray) -> tuple[str, ...]:
+    """ "lower" / "upper" / "" per free parameter: is the optimum at an end of its box?
+
+    The box is the optimiser's (``Param.u_bounds``); within ``BOUND_TOL`` of its width counts
+    as at the bound (e.g. alpha = 1 or an inverse temperature at its upper limit)."""
+    flags = []
+    for p, x in zip(model.free_params, np.asarray(u, dtype=np.float64)):
+        lo, hi = p.u_bounds
+        tol = BOUND_TOL * (hi - lo)
+        flags.append("lower" if x <= lo + tol else "upper" if x >= hi - tol else "")
+    return tuple(flags)
+
+
+def delta_se(
+    model: Model, u: np.ndarray, se_u: np.ndarray, at_bound: Sequence[str] = ()
+) -> np.ndarray:
+    """Natural-scale standard errors by the delta method: se_x = |dx/du| se_u.
+
+    dx/du is a central difference of each parameter's own transform (``Param.to_natural``),
+    so any registered transform works. NaN where the parameter sits at a bound."""
+    h = 1e-6
+    out = np.empty(len(se_u))
+    for i, (p, x) in enumerate(zip(model.free_params, np.asarray(u, dtype=np.float64))):
+        dxdu = (float(p.to_natural(x + h)) - float(p.to_natural(x - h))) / (2 * h)
+        out[i] = abs(dxdu) * float(se_u[i])
+        if at_bound and at_bound[i]:
+            out[i] = np.nan
+    return out
 
 
 def fit_many(
@@ -359,7 +419,7 @@ def fit_many(
     seeds = [None if config.seed is None else config.seed + i for i in range(len(behaviors))]
     configs = [FitConfig(**{**asdict(config), "seed": s}) for s in seeds]
     jobs = list(zip([model] * len(behaviors), behaviors, configs))
-    return list(_map(_fit_job, jobs, n_jobs, progress, f"fit {model.name}"))
+    return list(_map(_fit_job, jobs, n_jobs, progress, f"fit {model.name}", "participant"))
 
 
 def _fit_job(job) -> FitResult:
@@ -367,7 +427,7 @@ def _fit_job(job) -> FitResult:
     return fit(model, behavior, config)
 
 
-def _map(fn, jobs: list, n_jobs: int, progress: bool, desc: str):
+def _map(fn, jobs: list, n_jobs: int, progress: bool, desc: str, unit: str = "it"):
     """Map ``fn`` over ``jobs`` in order, in processes if ``n_jobs > 1``, with a progress bar."""
     if n_jobs < 1:
         raise ValueError(f"n_jobs must be >= 1, got {n_jobs}")
@@ -381,7 +441,7 @@ def _map(fn, jobs: list, n_jobs: int, progress: bool, desc: str):
     if progress:
         from tqdm.auto import tqdm
 
-        it = tqdm(it, total=len(jobs), desc=desc, leave=False)
+        it = tqdm(it, total=len(jobs), desc=desc, leave=False, unit=unit)
     try:
         yield from it
     finally:

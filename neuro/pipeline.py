@@ -27,12 +27,13 @@ import numpy as np
 import pandas as pd
 
 from darkcontrol._util import atomic_write_text
-from darkcontrol.neuro.behavior import Behavior, EventColumns, read_events
+from darkcontrol.neuro.behavior import Behavior, EventColumns, harmonize_actions, read_events
 from darkcontrol.neuro.fitting import FitConfig, FitResult, fit_many, fits_table
 from darkcontrol.neuro.likelihood import Model, make_model
 from darkcontrol.trace import TraceRecorder, coerce_trace
 
 TWO_STEP_END = 3  # terminal state of the two-step task
+UNTIMED_STAGE2 = 0.5  # stage-2 'time' of a behaviour without onsets (time = trial index)
 
 
 def trialwise_trace(
@@ -111,10 +112,13 @@ def _step_rows(rec: TraceRecorder, rep: dict, b: Behavior) -> None:
 
 def _two_step_rows(rec: TraceRecorder, rep: dict, b: Behavior, delay: float | None) -> None:
     if b.onset2 is None:
+        if delay is None and not b.timed:
+            delay = UNTIMED_STAGE2  # time is the trial index: stage 2 half a trial later
         if delay is None:
             raise ValueError(
                 f"{b.source}: the behaviour has no second-stage onsets (onset2); pass "
-                "stage2_delay= (seconds after the trial onset) to place the stage-2 rows"
+                "--stage2-delay SECONDS (stage2_delay=, seconds after the trial onset) to "
+                "place the stage-2 rows"
             )
         onset2 = b.onset + float(delay)
     else:
@@ -226,7 +230,7 @@ class PipelineConfig:
     height_control: str = "fdr"  #: voxelwise threshold: "fdr" | "bonferroni" | "fpr"
     alpha: float = 0.05  #: error rate of the voxelwise threshold
     columns: dict[str, str | None] = field(default_factory=dict)  #: events column renames
-    n_actions: int | None = None  #: size of the action set (see read_events)
+    n_actions: int | None = None  #: size of the action set (None: from the data, see read_events)
     allow_missed: bool = False  #: accept n/a responses as missed trials
 
     def __post_init__(self) -> None:
@@ -301,6 +305,8 @@ def run_pipeline(
         )
         for e in events
     ]
+    if config.n_actions is None and not any(isinstance(e, Behavior) for e in events):
+        behaviors = harmonize_actions(behaviors)  # from the files: the largest over everyone
     fit_cfg = FitConfig(method=config.method, starts=config.starts, seed=config.seed)
     fits = fit_behaviors(
         config.model, behaviors, fit_cfg, hierarchical=config.hierarchical, progress=progress
@@ -387,24 +393,26 @@ def model_comparison(
 
 def _write_outputs(result: PipelineResult, config: PipelineConfig, out: Path) -> None:
     from darkcontrol import __version__
+    from darkcontrol.neuro.fitrun import FitRun, save_traces, write_fits, write_tsv
     from darkcontrol.neuro.report import study_report
-    from darkcontrol.trace import write_trace
 
     out.mkdir(parents=True, exist_ok=True)
     files = result.files
-    table = result.fits.table()
-    files["fits"] = str(_write_tsv(table, out / "fits.tsv"))
-    trace = coerce_trace(pd.concat(result.traces, ignore_index=True))
-    files["trace"] = str(write_trace(trace, out / "trialwise_trace.parquet", asdict(config)))
+    fits = result.fits
+    run = FitRun(fits.model, result.behaviors, fits.fits, fits.hierarchical)
+    cfg = asdict(config)
+    files.update(write_fits(run, out, cfg))
+    save_traces(result.traces, out, cfg, files, tsv=False)
+    table = run.table()
     if result.comparison is not None:
-        files["comparison"] = str(_write_tsv(result.comparison, out / "model_comparison.tsv"))
+        files["comparison"] = str(write_tsv(result.comparison, out / "model_comparison.tsv"))
     roi = pd.concat(
         [
             t.assign(participant=b.participant)
             for t, b in zip(result.study.roi_tables, result.behaviors)
         ]
     )
-    files["roi"] = str(_write_tsv(roi, out / "roi_effects.tsv"))
+    files["roi"] = str(write_tsv(roi, out / "roi_effects.tsv"))
     notes = [
         f"Model {config.model!r} fitted to {len(result.behaviors)} participants "
         f"({'hierarchical EM' if config.hierarchical else config.method.upper()}); the fitted "
@@ -416,12 +424,12 @@ def _write_outputs(result: PipelineResult, config: PipelineConfig, out: Path) ->
         result.study,
         out / "report.html",
         title=f"model-based fMRI: {config.model}",
-        run_config=asdict(config),
+        run_config=cfg,
         model_comparison=comp,
         notes=notes,
     )
     files["report"] = str(result.report)
-    meta = {"darkcontrol_version": __version__, "config": asdict(config), "files": files}
+    meta = {"darkcontrol_version": __version__, "config": cfg, "files": files}
     if result.fits.hierarchical is not None:
         meta["hierarchical"] = result.fits.hierarchical.summary()
     atomic_write_text(out / "config.json", json.dumps(meta, indent=2, default=str))
@@ -429,8 +437,3 @@ def _write_outputs(result: PipelineResult, config: PipelineConfig, out: Path) ->
 
 def _fit_summary(table: pd.DataFrame) -> pd.DataFrame:
     return table.describe().T[["mean", "std", "min", "max"]].reset_index(names="column")
-
-
-def _write_tsv(df: pd.DataFrame, path: Path) -> Path:
-    text = df.to_csv(sep="\t", index=False, na_rep="n/a", lineterminator="\n")
-    return atomic_write_text(path, text)

@@ -48,7 +48,9 @@ def make_env(task: str, env_id: str | None = None, env_kwargs: Mapping | None = 
         env_id, default_kw = DEFAULT_ENVS[task]
         env_kwargs = {**default_kw, **dict(env_kwargs or {})}
     if env_id not in gym.registry:
-        raise ValueError(f"unknown environment {env_id!r}")
+        from darkcontrol.envs import ENV_IDS
+
+        raise ValueError(f"unknown environment {env_id!r}; darkcontrol's are: {', '.join(ENV_IDS)}")
     return gym.make(env_id, **dict(env_kwargs or {}))
 
 

@@ -63,6 +63,14 @@ class HTMLReport:
         self.parts.append(f"<p{cls}>{html.escape(text)}</p>")
 
     def table(self, df: pd.DataFrame, digits: int = 3, index: bool = False) -> None:
+        """A table; p-value columns (``p``, ``p_*``, ``*_p``, ``q``) keep two significant
+        digits (``3.1e-04``, never ``0.000``), other numbers ``digits`` decimals."""
+        df = df.copy()
+        for col in df.columns:
+            name = str(col)
+            is_p = name in ("p", "q") or name.startswith("p_") or name.endswith("_p")
+            if is_p and pd.api.types.is_numeric_dtype(df[col]):
+                df[col] = df[col].map(format_p)
         self.parts.append(df.round(digits).to_html(index=index, border=0, na_rep="n/a"))
 
     def png(self, data: bytes, caption: str = "") -> None:
@@ -113,22 +121,87 @@ def design_figure(design: pd.DataFrame, title: str = ""):
     return plot_design(design, title=title)
 
 
-def heatmap_figure(table: pd.DataFrame, value: str, title: str = ""):
-    """ROI x regressor heatmap of ``value`` (e.g. ``t``), symmetric colour scale."""
-    plt = _agg()
-    pivot = table.pivot(index="roi", columns="regressor", values=value)
-    pivot = pivot.reindex(index=list(dict.fromkeys(table["roi"])))
-    data = pivot.to_numpy(np.float64)
-    lim = float(np.nanmax(np.abs(data))) if np.isfinite(data).any() else 1.0
-    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * pivot.shape[1], 1.0 + 0.45 * pivot.shape[0]))
-    im = ax.imshow(data, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
-    ax.set_xticks(range(pivot.shape[1]), pivot.columns, rotation=45, ha="right")
-    ax.set_yticks(range(pivot.shape[0]), pivot.index)
+def format_p(p: float) -> str:
+    """A p-value with two significant digits, never rounded to zero: 0.0003 -> '3.0e-04'."""
+    if p is None or not np.isfinite(p):
+        return "n/a"
+    return f"{p:.2f}" if p >= 0.01 else f"{p:.1e}"
+
+
+def annotated_heatmap(
+    ax,
+    data: np.ndarray,
+    rows: list[str],
+    cols: list[str],
+    *,
+    marks: np.ndarray | None = None,
+    fmt: str = "{:.2f}",
+    vmax: float | None = None,
+    xlabel: str = "regressor",
+    ylabel: str = "ROI (DMN node)",
+    cmap: str = "RdBu_r",
+):
+    """A heatmap on a symmetric diverging scale [-vmax, vmax] (default: the largest |value|)
+    with each cell's value written in a colour readable on it (white on dark cells), ``*``
+    after values where ``marks`` is True, and axis titles. Returns the image (for a colorbar).
+    """
+    data = np.asarray(data, dtype=np.float64)
+    if vmax is None:
+        vmax = float(np.nanmax(np.abs(data))) if np.isfinite(data).any() else 1.0
+    vmax = max(vmax, 1e-12)
+    im = ax.imshow(data, cmap=cmap, vmin=-vmax, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right")
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
-            ax.text(j, i, f"{data[i, j]:.1f}", ha="center", va="center", fontsize=8)
+            v = data[i, j]
+            if not np.isfinite(v):
+                continue
+            dark = abs(v) / vmax > 0.55  # both ends of RdBu are dark
+            star = "*" if marks is not None and bool(marks[i, j]) else ""
+            label = fmt.format(v)
+            if label.startswith("-") and float(label) == 0:  # no "-0.00"
+                label = label[1:]
+            ax.text(
+                j,
+                i,
+                label + star,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if dark else "black",
+                fontweight="bold" if star else "normal",
+            )
+    return im
+
+
+def heatmap_figure(table: pd.DataFrame, value: str, title: str = "", alpha: float = 0.05):
+    """ROI x regressor heatmap of ``value`` (e.g. ``t``), symmetric colour scale; cells whose
+    ``p`` survives Benjamini-Hochberg FDR at ``alpha`` over the whole table are marked ``*``."""
+    from scipy.stats import false_discovery_control
+
+    plt = _agg()
+    rows = list(dict.fromkeys(table["roi"]))
+    cols = list(dict.fromkeys(table["regressor"]))
+    pivot = table.pivot(index="roi", columns="regressor", values=value).reindex(
+        index=rows, columns=cols
+    )
+    marks = None
+    if "p" in table:
+        p = table["p"].to_numpy(np.float64)
+        ok = np.isfinite(p)
+        q = np.full_like(p, np.nan)
+        if ok.any():
+            q[ok] = false_discovery_control(p[ok], method="bh")
+        sig = table.assign(_sig=q < alpha).pivot(index="roi", columns="regressor", values="_sig")
+        marks = sig.reindex(index=rows, columns=cols).to_numpy(dtype=bool)
+    fig, ax = plt.subplots(figsize=(2.0 + 0.9 * len(cols), 1.4 + 0.45 * len(rows)))
+    im = annotated_heatmap(ax, pivot.to_numpy(np.float64), rows, cols, marks=marks, fmt="{:.1f}")
     fig.colorbar(im, ax=ax, label=value)
-    ax.set_title(title)
+    note = f" (* FDR q < {alpha:g} over the table)" if marks is not None else ""
+    ax.set_title(title + note)
     return fig
 
 
@@ -207,10 +280,11 @@ def study_report(
     for name, m in result.maps.items():
         thr = m["threshold"]
         n_vox = int(np.count_nonzero(np.asarray(m["thresholded"].dataobj)))
+        survive = f"|z| > {thr:.2f}, {n_vox} voxels" if np.isfinite(thr) else "no voxel survives"
         caption = (
             f"{name} ({m['expression']}): {m['level']}, "
             f"{result.config.get('height_control')} alpha={result.config.get('alpha')}, "
-            f"|z| > {thr:.2f}, {n_vox} voxels"
+            f"{survive} (the map shows only suprathreshold voxels)"
         )
         rep.figure(glass_brain_figure(m["thresholded"], thr, name), caption)
     if model_comparison is not None:

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from script_args import script_parser
 
 
 def parser(description: str, default_seeds: int = 10, quick_seeds: int = 3):
-    """``--out DIR --seed N --seeds K --quick`` (quick: fewer seeds and trials)."""
-    p = argparse.ArgumentParser(description=description)
-    p.add_argument("--out", default="dmn_output", help="output folder (default dmn_output)")
-    p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    """The common script options (``--out --seed --quick --quiet``, see script_args) and
+    ``--seeds K`` (quick: fewer seeds and trials). ``description``: the module docstring."""
+    p = script_parser(description, out="dmn_output", quick=f"{quick_seeds} seeds and fewer trials")
     p.add_argument(
-        "--seeds", type=int, default=None, help=f"number of seeds (default {default_seeds})"
+        "--seeds",
+        type=int,
+        default=None,
+        help=f"number of seeds, the first is --seed (default {default_seeds}; --quick: "
+        f"{quick_seeds})",
     )
-    p.add_argument("--quick", action="store_true", help="a short run (smoke test)")
     p.set_defaults(_default_seeds=default_seeds, _quick_seeds=quick_seeds)
     return p
 

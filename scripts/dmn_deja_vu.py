@@ -79,7 +79,7 @@ def summary(q: np.ndarray, q_star: np.ndarray) -> dict[str, float]:
 
 
 def main(argv=None) -> int:
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
+    args = parser(__doc__).parse_args(argv)
     seeds = seeds_of(args)
     episodes = 10 if args.quick else 20
     pooled = {}

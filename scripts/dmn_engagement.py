@@ -65,7 +65,7 @@ def engagement_run(seed: int, n_trials: int, change: int | None, slip: float = 0
 
 
 def main(argv=None) -> int:
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
+    args = parser(__doc__).parse_args(argv)
     seeds = seeds_of(args)
     n_trials, change = (600, 300) if args.quick else (1600, 800)
     slips = (0.0, 0.2) if args.quick else (0.0, 0.1, 0.2, 0.4)

@@ -63,7 +63,7 @@ def exact_choice(gamma: float) -> int:
 
 
 def main(argv=None) -> int:
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
+    args = parser(__doc__).parse_args(argv)
     seeds = seeds_of(args)
     gammas = (0.3, 0.6, 0.95) if args.quick else (0.1, 0.3, 0.5, 0.6, 0.7, 0.75, 0.85, 0.9, 0.95)
     episodes = 30 if args.quick else 50

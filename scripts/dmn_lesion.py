@@ -48,7 +48,7 @@ def run(seed: int, lesion: str, n1: int, n2: int) -> tuple[np.ndarray, np.ndarra
 
 
 def main(argv=None) -> int:
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
+    args = parser(__doc__).parse_args(argv)
     seeds = seeds_of(args)
     n1, n2 = (15, 6) if args.quick else (50, 20)
     res = {lesion: [run(s, lesion, n1, n2) for s in seeds] for lesion in ("none", "hippocampus")}

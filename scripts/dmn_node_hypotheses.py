@@ -72,6 +72,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dmn_common import parser, save, seeds_of  # noqa: E402
+from script_args import parse, sized  # noqa: E402
 
 import darkcontrol.envs  # noqa: E402, F401  (registers the environments)
 from darkcontrol.dmn import DMNAgent, Schedule, run_schedule  # noqa: E402
@@ -311,14 +312,15 @@ def references(per_agent, plain) -> dict:
 
 
 def main(argv=None) -> int:
-    p = parser(__doc__.splitlines()[0], default_seeds=20, quick_seeds=8)
-    if not any("--quiet" in a.option_strings for a in p._actions):
-        p.add_argument("--quiet", action="store_true", help="print only the output path")
-    args = p.parse_args(argv)
+    p = parser(__doc__, default_seeds=20, quick_seeds=8)
+    sized(p, "--blocks", full=48, quick=24, help="task + rest blocks (24 = one cycle of phases)")
+    args = parse(p, argv)  # --quiet: print only the path of the figure
     if args.seeds is not None and args.seeds < 2:
         p.error(f"--seeds must be >= 2 (the claims are tested across agents), got {args.seeds}")
     seeds = seeds_of(args)
-    n_blocks = 24 if args.quick else 48
+    n_blocks = args.blocks
+    if n_blocks < 6:
+        p.error(f"--blocks must be >= 6 (a phase lasts 4 blocks), got {n_blocks}")
     say = (lambda *a, **k: None) if args.quiet else print
     say(f"node hypotheses on {ENV_ID}: {len(seeds)} agents x {n_blocks} blocks, TR = {TR} s")
     per_agent, plain, claims = run(seeds, n_blocks, progress=say)

@@ -7,21 +7,27 @@ PMC <- q + |rpe|) in one participant's synthetic BOLD (Q-learning on a two-armed
 bandit, 2-s trials), and candidate designs "value" (q), "error" (|rpe|) and "both" are
 compared per ROI by BIC and cross-validated R^2 (darkcontrol.neuro.glm.compare_models).
 
-Prints: per ROI the winning model by BIC and by CV R^2, with delta BIC.
+Prints: per ROI the winning model by BIC and by CV R^2, with delta BIC; writes the full
+comparison table to ``--out``/model_comparison.tsv.
+
+    python scripts/glm_model_comparison.py --out glm_comparison --seed 0
 """
 
 from __future__ import annotations
 
-import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from script_args import parse, script_parser, sized  # noqa: E402
 
 T_R = 2.0
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--trials", type=int, default=200)
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
+    p = script_parser(__doc__, out="glm_model_comparison", quick="60 trials")
+    sized(p, "--trials", full=200, quick=60, help="bandit trials (4 s each)")
+    args = parse(p, argv)
 
     from darkcontrol.agents import make_agent, run_episodes
     from darkcontrol.neuro.design import DesignConfig, load_confounds, make_design, task_columns
@@ -62,6 +68,12 @@ def main(argv=None) -> int:
             f"{roi:6s} planted {truth_models or '-'}: best BIC {by_bic} (next +{second:.1f}), "
             f"best CV R^2 {by_cv} ({t.loc[by_cv, 'cv_r2']:.2f})"
         )
+    from darkcontrol._util import atomic_write_text
+
+    path = atomic_write_text(
+        Path(args.out) / "model_comparison.tsv", table.to_csv(sep="\t", index=False)
+    )
+    print(f"wrote {path}")
     return 0
 
 

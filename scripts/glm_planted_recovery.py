@@ -16,8 +16,11 @@ Prints: planted vs recovered group betas per (node, regressor); writes an HTML r
 
 from __future__ import annotations
 
-import argparse
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from script_args import parse, progress, script_parser, sized  # noqa: E402
 
 PLANTED = {"rTPJ": {"rTPJ": 3.0}, "vmPFC": {"vmPFC": 3.0}, "HPC": {"offline": 2.0}}
 # PMC (update norm) is left out: for a tabular learner update_norm = alpha |rpe| exactly, so it
@@ -46,12 +49,11 @@ def participant_events(seed: int, episodes: int):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--participants", type=int, default=12)
-    p.add_argument("--episodes", type=int, default=60, help="two-step episodes per participant")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="glm_planted_recovery")
-    args = p.parse_args(argv)
+    p = script_parser(__doc__, out="glm_planted_recovery", quick="4 participants x 20 episodes")
+    sized(p, "--participants", full=12, quick=4, help="simulated participants")
+    sized(p, "--episodes", full=60, quick=20, help="two-step episodes per participant")
+    args = parse(p, argv)
+    bars = progress(args)
 
     from darkcontrol.neuro.design import DesignConfig, load_confounds, make_design
     from darkcontrol.neuro.glm import GLMConfig
@@ -69,7 +71,7 @@ def main(argv=None) -> int:
         subject_sd=0.5,
         config=SyntheticConfig(t_r=T_R, n_scans=n_scans),
         seed=args.seed,
-        progress=True,
+        progress=bars,
     )
     people = [
         Participant(s.img, make_design(ev, dcfg, confounds=load_confounds(s.confounds)))
@@ -81,7 +83,7 @@ def main(argv=None) -> int:
         sims[0].mask_img,
         sims[0].atlas,
         StudyConfig(GLMConfig(t_r=T_R), contrasts=contrasts),
-        progress=True,
+        progress=bars,
     )
     group = result.roi_group.set_index(["roi", "regressor"])
     print(f"{'node':6s} {'regressor':9s} {'planted':>8s} {'recovered':>9s} {'t':>7s} {'p':>9s}")

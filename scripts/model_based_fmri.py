@@ -16,26 +16,32 @@ effects should come out at their nodes and nowhere else.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np  # noqa: E402
+from script_args import parse, progress, script_parser, sized  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--out", default="model_based_fmri", help="output folder")
-    p.add_argument("--participants", type=int, default=6, help="number of participants")
-    p.add_argument("--trials", type=int, default=150, help="trials per participant")
-    p.add_argument("--seed", type=int, default=0, help="seed of everything")
-    p.add_argument("--t-r", type=float, default=2.0, help="repetition time (s)")
-    p.add_argument("--effect", type=float, default=1.5, help="planted effect (% signal)")
-    p.add_argument("--starts", type=int, default=5, help="optimiser starts per participant")
-    p.add_argument("--no-voxelwise", action="store_true", help="ROI tables only (faster)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = p.parse_args(argv)
+    p = script_parser(
+        __doc__, out="model_based_fmri", quick="3 participants x 60 trials, 2 starts, ROI only"
+    )
+    sized(p, "--participants", full=6, quick=3, help="number of participants")
+    sized(p, "--trials", full=150, quick=60, help="trials per participant")
+    p.add_argument("--t-r", type=float, default=2.0, help="repetition time in s (default 2)")
+    p.add_argument(
+        "--effect", type=float, default=1.5, help="planted effect, %% signal change (default 1.5)"
+    )
+    sized(p, "--starts", full=5, quick=2, help="optimiser starts per participant")
+    p.add_argument(
+        "--no-voxelwise", action="store_true", help="ROI tables only (faster; set by --quick)"
+    )
+    args = parse(p, argv)
+    if args.quick:
+        args.no_voxelwise = True
 
     import gymnasium as gym
 
@@ -54,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     planted = {"vmPFC": {"q": args.effect}, "rTPJ": {"rpe": args.effect}}
     events_paths, imgs, confounds, truth = [], [], [], []
     mask = atlas = None
-    progress = not args.quiet and sys.stderr.isatty()
+    bars = progress(args)
     print(f"simulating {args.participants} participants x {args.trials} trials ...")
     for i in range(args.participants):
         label = f"sub-{i + 1:02d}"
@@ -103,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         atlas=atlas,
         confounds=confounds,
         out=out,
-        progress=progress,
+        progress=bars,
     )
     import pandas as pd
 

@@ -6,29 +6,31 @@ model, fit every model to every participant, and tabulate which model BIC (or AI
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from script_args import parse, progress, script_parser, sized  # noqa: E402
+
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = script_parser(__doc__, out="model_recovery", quick="3 participants per model x 60 trials")
     p.add_argument(
         "--models",
         nargs="+",
         default=["random", "wsls", "q_learning", "q_persev"],
         help="candidate models (all for one task)",
     )
-    p.add_argument("--per-model", type=int, default=30, help="participants per model")
-    p.add_argument("--trials", type=int, default=200, help="trials per participant")
-    p.add_argument("--criterion", choices=["bic", "aic"], default="bic")
-    p.add_argument("--starts", type=int, default=3, help="optimiser starts")
-    p.add_argument("--n-arms", type=int, default=4, help="arms of the restless bandit")
-    p.add_argument("--jobs", type=int, default=1, help="processes")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="model_recovery", help="output folder")
-    args = p.parse_args(argv)
+    sized(p, "--per-model", full=30, quick=3, help="participants per model")
+    sized(p, "--trials", full=200, quick=60, help="trials per participant")
+    p.add_argument(
+        "--criterion", choices=["bic", "aic"], default="bic", help="model choice (default bic)"
+    )
+    sized(p, "--starts", full=3, quick=2, help="optimiser starts")
+    p.add_argument("--n-arms", type=int, default=4, help="arms of the restless bandit (4)")
+    p.add_argument("--jobs", type=int, default=1, help="processes (default 1)")
+    args = parse(p, argv)
 
     from darkcontrol import __version__
     from darkcontrol._util import atomic_write_text
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         fit_config=FitConfig(starts=args.starts, seed=args.seed, hessian=False),
         seed=args.seed,
         env_kwargs={"n_arms": args.n_arms} if bandit else None,
-        progress=sys.stderr.isatty(),
+        progress=progress(args),
         n_jobs=args.jobs,
     )
     out = Path(args.out)

@@ -6,24 +6,28 @@ parameters on the restless bandit (or the two-step task), fit them, correlate tr
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from script_args import parse, progress, script_parser, sized  # noqa: E402
+
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--model", default="q_learning", help="generating and fitted model")
-    p.add_argument("--participants", type=int, default=50, help="simulated participants")
-    p.add_argument("--trials", type=int, default=200, help="trials per participant")
-    p.add_argument("--method", choices=["mle", "map"], default="map", help="fit method")
-    p.add_argument("--starts", type=int, default=5, help="optimiser starts")
+    p = script_parser(__doc__, out="parameter_recovery", quick="8 participants x 60 trials")
+    p.add_argument(
+        "--model", default="q_learning", help="generating and fitted model (default q_learning)"
+    )
+    sized(p, "--participants", full=50, quick=8, help="simulated participants")
+    sized(p, "--trials", full=200, quick=60, help="trials per participant")
+    p.add_argument(
+        "--method", choices=["mle", "map"], default="map", help="fit method (default map)"
+    )
+    sized(p, "--starts", full=5, quick=2, help="optimiser starts")
     p.add_argument("--env", default=None, help="environment id (default: the task's)")
-    p.add_argument("--jobs", type=int, default=1, help="processes")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="parameter_recovery", help="output folder")
-    args = p.parse_args(argv)
+    p.add_argument("--jobs", type=int, default=1, help="processes (default 1)")
+    args = parse(p, argv)
 
     from darkcontrol import __version__
     from darkcontrol._util import atomic_write_text
@@ -37,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         fit_config=FitConfig(method=args.method, starts=args.starts, seed=args.seed),
         seed=args.seed,
         env_id=args.env,
-        progress=sys.stderr.isatty(),
+        progress=progress(args),
         n_jobs=args.jobs,
     )
     out = Path(args.out)

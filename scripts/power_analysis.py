@@ -12,22 +12,35 @@ and a PNG of the power curves.
 
 from __future__ import annotations
 
-import argparse
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from script_args import parse, progress, script_parser, sized  # noqa: E402
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--effect", type=float, default=0.5, help="population beta (% signal)")
-    p.add_argument("--subject-sd", type=float, default=0.5)
-    p.add_argument("--noise-sd", type=float, default=1.0, help="ROI noise sd (% signal)")
-    p.add_argument("--participants", default="8,12,16,24,32,48")
-    p.add_argument("--scans", default="150,300,450")
-    p.add_argument("--sims", type=int, default=300)
-    p.add_argument("--tr", type=float, default=2.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="power_analysis")
-    args = p.parse_args(argv)
+    p = script_parser(
+        __doc__, out="power_analysis", quick="20 simulated studies of 8 or 16 x 150 scans"
+    )
+    p.add_argument(
+        "--effect", type=float, default=0.5, help="population beta, %% signal (default 0.5)"
+    )
+    p.add_argument(
+        "--subject-sd",
+        type=float,
+        default=0.5,
+        help="between-participant sd of beta, %% signal (default 0.5)",
+    )
+    p.add_argument(
+        "--noise-sd", type=float, default=1.0, help="ROI noise sd, %% signal (default 1)"
+    )
+    sized(p, "--participants", full="8,12,16,24,32,48", quick="8,16", type=str,
+          help="group sizes, comma-separated")  # fmt: skip
+    sized(p, "--scans", full="150,300,450", quick="150", type=str, help="run lengths in scans")
+    sized(p, "--sims", full=300, quick=20, help="simulated studies per cell")
+    p.add_argument("--tr", type=float, default=2.0, help="repetition time in s (default 2)")
+    args = parse(p, argv)
 
     from darkcontrol.agents import make_agent, run_episodes
     from darkcontrol.neuro.design import DesignConfig
@@ -58,7 +71,7 @@ def main(argv=None) -> int:
         n_scans=scans,
         config=cfg,
         seed=args.seed,
-        progress=True,
+        progress=progress(args),
     )
     print(table.round(3).to_string(index=False))
     print(required_participants(table, 0.8).to_string())

@@ -13,10 +13,10 @@ version) and ``trace.parquet`` (the full Trace) in ``--out``.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -34,17 +34,21 @@ from darkcontrol.agents.mattar_daw import (  # noqa: E402
 from darkcontrol.envs.mazes import DynaMaze  # noqa: E402
 from darkcontrol.trace import write_trace  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from script_args import parse, progress, script_parser, sized  # noqa: E402
+
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--out", default="replay_forward_reverse_output", help="output folder")
-    p.add_argument("--seed", type=int, default=0, help="seed of run 0 (run k uses seed + k)")
-    p.add_argument("--runs", type=int, default=5, help="simulated animals (default 5)")
-    p.add_argument("--episodes", type=int, default=50, help="laps per run (default 50)")
-    p.add_argument("--reward-sd", type=float, default=0.1, help="sd of the goal reward")
-    p.add_argument("--min-length", type=int, default=4, help="steps in a replay event (4)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p.parse_args(argv)
+    p = script_parser(
+        __doc__, out="replay_forward_reverse_output", quick="1 run x 10 laps"
+    )  # run k uses seed + k
+    sized(p, "--runs", full=5, quick=1, help="simulated animals")
+    sized(p, "--episodes", full=50, quick=10, help="laps per run")
+    p.add_argument(
+        "--reward-sd", type=float, default=0.1, help="sd of the goal reward (default 0.1)"
+    )
+    p.add_argument("--min-length", type=int, default=4, help="steps in a replay event (default 4)")
+    return parse(p, argv)
 
 
 def _example_event(trace, where, direction):
@@ -89,7 +93,7 @@ def main(argv=None) -> int:
         n_episodes=args.episodes,
         seed=args.seed,
         reward_sd=args.reward_sd,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=progress(args),
     )
     summ = direction_summary(trace, args.min_length)
     laps = args.runs * args.episodes

@@ -14,10 +14,10 @@ version) in ``--out``.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -35,27 +35,29 @@ from darkcontrol.agents.two_step import (  # noqa: E402
     stay_regression,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from script_args import parse, progress, script_parser, sized  # noqa: E402
+
 AGENTS = (("model_free", "model-free (w = 0)"), ("model_based", "model-based (w = 1)"))
 AGENTS += (("hybrid", "hybrid (Daw et al. fits)"),)
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--out", default="two_step_signatures_output", help="output folder")
-    p.add_argument("--seed", type=int, default=0, help="seed of participant 0 (k uses seed + k)")
-    p.add_argument("--participants", type=int, default=20, help="per agent (default 20)")
-    p.add_argument("--trials", type=int, default=200, help="per participant (default 200)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p.parse_args(argv)
+    p = script_parser(
+        __doc__, out="two_step_signatures_output", quick="6 participants x 100 trials per agent"
+    )  # participant k uses seed + k
+    sized(p, "--participants", full=20, quick=6, help="participants per agent")
+    sized(p, "--trials", full=200, quick=100, help="trials per participant")
+    return parse(p, argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    progress = not args.quiet and sys.stderr.isatty()
+    bars = progress(args)
     results = {}
     for preset, label in AGENTS:
         trials = simulate_participants(
-            PRESETS[preset], args.participants, args.trials, seed=args.seed, progress=progress
+            PRESETS[preset], args.participants, args.trials, seed=args.seed, progress=bars
         )
         stay = stay_probabilities(trials)
         reg = stay_regression(trials, se="cluster")

@@ -59,7 +59,7 @@ def test_bad_rows_are_named(tmp_path, row, message):
     lines[3] = row  # data row 2 = file line 4
     path = _write(tmp_path, "\n".join(lines) + "\n")
     with pytest.raises(EventsError, match=message) as info:
-        read_events(path)
+        read_events(path, n_actions=2)
     assert str(path) in str(info.value)
 
 
@@ -110,7 +110,7 @@ def test_trial_type_selection_keeps_row_numbers(tmp_path):
     )
     path = _write(tmp_path, text)
     with pytest.raises(EventsError, match=r"line 5 \(row 3\), column 'choice': 5"):
-        read_events(path, trial_type="choice")
+        read_events(path, trial_type="choice", n_actions=2)
     with pytest.raises(EventsError, match="no row has trial_type == 'feedback'"):
         read_events(path, trial_type="feedback")
 

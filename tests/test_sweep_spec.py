@@ -131,7 +131,9 @@ def test_env_specs():
     e = EnvSpec.parse({"id": "darkcontrol/OpenField-v0", "kwargs": {"n_rows": 4, "n_cols": 5}})
     assert e.label == "darkcontrol/OpenField-v0(n_cols=5,n_rows=4)"
     mdp, limit = e.build()
-    assert mdp.n_states == 20 and limit is None
+    from darkcontrol.envs.registration import MAZE_STEPS
+
+    assert mdp.n_states == 20 and limit == MAZE_STEPS  # the registered spec's time limit
     f = EnvSpec.parse({"factory": "darkcontrol.envs.mazes:OpenField", "kwargs": {"n_rows": 3}})
     assert f.build()[0].n_states == 30
     with pytest.raises(ValueError, match="changes during a run"):

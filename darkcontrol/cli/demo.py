@@ -8,12 +8,18 @@ import sys
 HELP = """Run the whole study on the embedded default, in a few minutes on a laptop CPU:
 
   1. simulate the DMN agent (Dohmatob et al. 2020) for each participant over task and rest
-     blocks (online learning in a maze, offline replay / simulation / recombination);
+     blocks (online learning of the two-step task of Daw et al. 2011 by default, --set
+     env=...; offline replay / simulation / recombination between trials and at rest);
   2. derive the DMN node regressors from each Trace (the paper's Figure 4 map);
-  3. synthesise a multi-participant fMRI dataset with known effects at known nodes;
-  4. fit ROI and voxelwise GLMs (first and second level) and compare with the planted effects;
+  3. synthesise a multi-participant fMRI dataset with known effects (0.2-0.5 % signal
+     change, a realistic size) at known nodes;
+  4. fit ROI and voxelwise GLMs (first and second level) and compare with the planted
+     effects, with each effect's detection power;
   5. fit the agent back to the participants' choices (parameter recovery);
-  6. test the paper's node hypotheses; write OUT/report.html and tidy outputs beside it.
+  6. test the paper's node hypotheses; write OUT/report.html (one self-contained file,
+     figures embedded) and tidy outputs beside it (BIDS-named events, z maps, TSV tables).
+
+The console lines [1/6] .. [6/6] and the progress bars count the same six steps.
 
 examples:
   darkcontrol demo                       # default, writes demo_output/report.html
@@ -40,7 +46,7 @@ def add_parser(sub) -> None:
         metavar="KEY=VALUE",
         help="override a DemoConfig field, repeatable (e.g. --set n_participants=20)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true", help="no progress bars (stderr)")
     p.set_defaults(run=run)
 
 

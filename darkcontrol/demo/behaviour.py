@@ -60,7 +60,7 @@ def fit_participants(cfg: DemoConfig, participants, progress: bool = False) -> p
     if progress:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(participants, desc="5/5 fit behaviour", unit="participant")
+        iterator = tqdm(participants, desc="5/6 fit behaviour", unit="participant")
     for p in iterator:
         label = f"sub-{p.index + 1:02d}"
         blind = fit(model, behaviour_of(p.trace, S, A, label), fcfg)

@@ -9,12 +9,14 @@ from darkcontrol._util import build_config, check_positive
 
 
 def _default_planted() -> dict[str, dict[str, float]]:
-    # node -> {design column: beta in % signal change}; the paper's Figure 4 pairs
+    # node -> {design column: beta in % signal change}; the paper's Figure 4 pairs, sized like
+    # model-based fMRI effects (a few tenths of a percent; e.g. value and prediction-error
+    # effects in O'Doherty et al. 2007, Ann N Y Acad Sci 1104:35), so detection is not certain
     return {
-        "vmPFC": {"vmPFC": 2.0},  # value Q(s, a)
-        "rTPJ": {"rTPJ": 2.0},  # |prediction error|
-        "HPC": {"offline": 2.0},  # replay / simulation steps (offline onsets)
-        "NAcc": {"NAcc": 2.0},  # reward
+        "vmPFC": {"vmPFC": 0.4},  # value Q(s, a)
+        "rTPJ": {"rTPJ": 0.3},  # |prediction error|
+        "HPC": {"offline": 0.5},  # replay / simulation steps (offline onsets)
+        "NAcc": {"NAcc": 0.2},  # reward
     }
 
 
@@ -38,9 +40,10 @@ class DemoConfig:
     beta_range: tuple[float, float] = (2.0, 8.0)  #: participants' inverse temperatures ~ U
     max_steps: int = 200  #: an episode that has not ended by then starts again
     t_r: float = 2.0  #: repetition time of the synthetic fMRI, seconds
-    regressors: tuple[str, ...] = ("vmPFC", "rTPJ", "NAcc")  #: parametric modulators (nodes)
+    #: parametric modulators: the paper's nodes (RegionMap.paper()) or numeric Trace columns
+    regressors: tuple[str, ...] = ("vmPFC", "rTPJ", "NAcc")
     planted: dict[str, dict[str, float]] = field(default_factory=_default_planted)
-    subject_sd: float = 0.25  #: between-participant sd of planted betas (% signal change)
+    subject_sd: float = 0.1  #: between-participant sd of planted betas (% signal change)
     noise_sd: float = 0.6  #: sd of the AR(1) noise, % signal change (tSNR ~170 at 6 mm)
     resolution: int = 6  #: mm, voxel size of the synthetic images
     smoothing_fwhm: float = 6.0  #: mm, Gaussian smoothing of the voxelwise first level
@@ -64,6 +67,33 @@ class DemoConfig:
         self.alpha_range = tuple(self.alpha_range)
         self.beta_range = tuple(self.beta_range)
         self.regressors = tuple(self.regressors)
+        self._check_names()
+
+    def _check_names(self) -> None:
+        """Names are checked before any work, each against the full list of valid ones."""
+        from darkcontrol.agents import AGENTS
+        from darkcontrol.dmn import ACCOUNTS
+        from darkcontrol.envs import ENV_IDS
+        from darkcontrol.regions import RegionMap
+
+        if self.env not in ENV_IDS:
+            raise ValueError(f"unknown env {self.env!r}; darkcontrol's are: {', '.join(ENV_IDS)}")
+        if self.agent not in AGENTS:
+            raise ValueError(f"unknown agent {self.agent!r}; available: {sorted(AGENTS)}")
+        if self.account not in ACCOUNTS:
+            raise ValueError(f"unknown account {self.account!r}; available: {sorted(ACCOUNTS)}")
+        from darkcontrol.trace import FLOAT_COLUMNS
+
+        nodes = list(RegionMap.paper().nodes)
+        bad = [r for r in self.regressors if r not in nodes and r not in FLOAT_COLUMNS]
+        if bad:
+            raise ValueError(
+                f"unknown regressor(s) {bad}; allowed: the paper's nodes {nodes} or the "
+                f"numeric Trace columns {list(FLOAT_COLUMNS)}"
+            )
+        bad = [n for n in self.planted if n not in nodes]
+        if bad:
+            raise ValueError(f"planted names unknown node(s) {bad}; the paper's nodes: {nodes}")
 
     @property
     def n_scans(self) -> int:

@@ -1,11 +1,12 @@
 """A small, dependency-free HTML report: sections of text, tables and figures.
 
-Figures are written as PNG files beside the HTML (``figures/``) and referenced by relative
-paths, so the report folder can be zipped, moved or opened from a cluster share.
+Figures are embedded in the HTML as ``data:image/png;base64`` URIs, so ``report.html`` is one
+self-contained file: it can be moved, mailed or archived alone and still shows every figure.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ pre { background: #f6f8fa; padding: .8rem; overflow-x: auto; font-size: .85rem; 
 
 @dataclass
 class Report:
-    """Collects sections, then writes ``report.html`` and its figures into ``out_dir``."""
+    """Collects sections, then writes one self-contained ``report.html`` into ``out_dir``."""
 
     out_dir: Path
     title: str
@@ -46,7 +47,6 @@ class Report:
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
-        (self.out_dir / "figures").mkdir(parents=True, exist_ok=True)
 
     def section(self, title: str, text: str = "") -> None:
         self.parts.append(f"<h2>{html.escape(title)}</h2>")
@@ -66,16 +66,22 @@ class Report:
         self.parts.append(body)
 
     def figure(self, fig: Any, name: str, caption: str = "") -> str:
-        """Save a matplotlib figure as PNG and reference it; returns the relative path."""
+        """Embed a matplotlib figure as a base64 PNG (the figure is closed); returns its id."""
+        import io
+
         import matplotlib.pyplot as plt
 
         self.n_figures += 1
-        rel = f"figures/{self.n_figures:02d}_{name}.png"
-        fig.savefig(self.out_dir / rel, dpi=110, bbox_inches="tight")
+        fig_id = f"fig{self.n_figures:02d}_{name}"
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
         plt.close(fig)
+        uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
         cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-        self.parts.append(f"<figure><img src='{rel}' alt='{html.escape(name)}'>{cap}</figure>")
-        return rel
+        self.parts.append(
+            f"<figure id='{fig_id}'><img src='{uri}' alt='{html.escape(name)}'>{cap}</figure>"
+        )
+        return fig_id
 
     def check(self, label: str, ok: bool, detail: str = "") -> None:
         cls, word = ("pass", "PASS") if ok else ("fail", "FAIL")

@@ -11,6 +11,7 @@ import pandas as pd
 
 from darkcontrol.demo.html import Report
 from darkcontrol.demo.study import StudyResult, task_regressors
+from darkcontrol.neuro.report import format_p
 
 
 def _plt():
@@ -22,29 +23,65 @@ def _plt():
     return plt
 
 
-def fig_learning(res: StudyResult, window: int = 20):
+def episode_returns(trace: pd.DataFrame) -> np.ndarray:
+    """Reward summed over each episode's online steps (one trial of the two-step task)."""
+    online = trace[trace["phase"] == "online"]
+    return online.groupby("episode", sort=True)["reward"].sum().to_numpy(np.float64)
+
+
+def chance_return(cfg, n_episodes: int = 400, seed: int = 12345) -> float:
+    """Mean return per episode of a uniformly random policy on the demo's world (its own
+    seeded generator; episodes capped at ``cfg.max_steps`` steps like the participants')."""
+    from darkcontrol.simulation import make_env
+
+    env = make_env(cfg.env, **cfg.env_params)
+    rng = np.random.default_rng(seed)
+    total = 0.0
+    env.reset(seed=seed)
+    for _ in range(n_episodes):
+        for _ in range(cfg.max_steps):
+            _, r, terminated, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
+            total += float(r)
+            if terminated or truncated:
+                break
+        env.reset()
+    env.close()
+    return total / n_episodes
+
+
+def learning_curve(res: StudyResult, bin_trials: int = 10) -> pd.DataFrame:
+    """Per bin of ``bin_trials`` trials (episodes): mean return across participants and its
+    95 % t confidence interval (each participant's bin mean is one observation)."""
+    from scipy import stats
+
+    returns = [episode_returns(p.trace) for p in res.participants]
+    n = min(len(r) for r in returns)
+    n_bins = max(n // bin_trials, 1)
+    width = n // n_bins
+    per = np.array([r[: n_bins * width].reshape(n_bins, width).mean(axis=1) for r in returns])
+    m = per.mean(axis=0)
+    k = per.shape[0]
+    half = stats.t.ppf(0.975, k - 1) * per.std(axis=0, ddof=1) / np.sqrt(k)
+    start = np.arange(n_bins) * width + 1
+    return pd.DataFrame(
+        {"first_trial": start, "last_trial": start + width - 1, "mean": m, "ci": half, "n": k}
+    )
+
+
+def fig_learning(res: StudyResult, curve: pd.DataFrame, chance: float):
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    curves = []
-    for p in res.participants:
-        r = p.trace.loc[p.trace["phase"] == "online", "reward"].to_numpy(np.float64)
-        if len(r) >= window:
-            ma = np.convolve(r, np.ones(window) / window, mode="valid")
-            curves.append(ma)
-            ax.plot(np.arange(window, len(r) + 1), ma, color="tab:blue", alpha=0.25, lw=1)
-    if curves:
-        n = min(len(c) for c in curves)
-        ax.plot(
-            np.arange(window, window + n),
-            np.mean([c[:n] for c in curves], axis=0),
-            color="k",
-            lw=2,
-            label="mean",
-        )
-        ax.legend()
-    ax.set_xlabel("online step (trial)")
-    ax.set_ylabel(f"reward, moving mean of {window}")
-    ax.set_title("Reward over the run (one line per participant)")
+    mid = (curve["first_trial"] + curve["last_trial"]) / 2
+    ax.fill_between(
+        mid, curve["mean"] - curve["ci"], curve["mean"] + curve["ci"], color="tab:blue", alpha=0.25
+    )
+    ax.plot(mid, curve["mean"], color="tab:blue", marker="o", lw=2, label="mean ± 95 % CI")
+    ax.axhline(chance, color="0.3", ls="--", lw=1.2, label=f"chance (random policy) {chance:.2f}")
+    width = int(curve["last_trial"].iloc[0] - curve["first_trial"].iloc[0] + 1)
+    ax.set_xlabel(f"trial (bins of {width} trials)")
+    ax.set_ylabel("reward per trial")
+    ax.set_title(f"Learning curve across {int(curve['n'].iloc[0])} participants")
+    ax.legend(loc="lower right", fontsize=8)
     return fig
 
 
@@ -59,8 +96,11 @@ def fig_offline(res: StudyResult):
     task["block"] = task.groupby("participant").cumcount() + 1
     g = task.groupby("block")["offline_share"]
     axes[0].errorbar(g.mean().index, g.mean(), yerr=g.sem(), marker="o", capsize=3)
-    axes[0].set_xlabel("task block")
-    axes[0].set_ylabel("offline share of steps")
+    from matplotlib.ticker import MaxNLocator
+
+    axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].set_xlabel("task block (number)")
+    axes[0].set_ylabel("offline share of steps (mean ± SEM)")
     axes[0].set_title("DMN engagement during task (ITIs)")
     p0 = res.participants[0].trace
     off = p0[p0["phase"] == "offline"]
@@ -73,7 +113,7 @@ def fig_offline(res: StudyResult):
         if b["kind"] == "rest":
             axes[1].axvspan(b["onset"], b["onset"] + b["duration"], color="0.9", zorder=0)
     axes[1].set_xlabel("time (s); grey = rest")
-    axes[1].set_ylabel("offline steps per bin")
+    axes[1].set_ylabel(f"offline steps per {2 * res.config.t_r:g} s bin")
     axes[1].set_title("Offline processing over time (participant 1)")
     axes[1].legend()
     fig.tight_layout()
@@ -89,15 +129,21 @@ def fig_regions(res: StudyResult):
         res.participants[0].trace, dt=cfg.t_r, t_max=cfg.n_scans * cfg.t_r
     )
     fig, axes = plt.subplots(len(ts.columns), 1, figsize=(9, 1.1 * len(ts.columns)), sharex=True)
+    from matplotlib.ticker import MaxNLocator
+
     for ax, node in zip(axes, ts.columns):
         ax.plot(ts.index, ts[node], lw=1)
         ax.set_ylabel(node, rotation=0, ha="right", va="center")
-        ax.set_yticks([])
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=2))
+        ax.tick_params(axis="y", labelsize=7)
         for b in res.participants[0].summary["blocks"]:
             if b["kind"] == "rest":
                 ax.axvspan(b["onset"], b["onset"] + b["duration"], color="0.9", zorder=0)
     axes[-1].set_xlabel("time (s); grey = rest")
-    fig.suptitle("Region time series of participant 1 (paper's Figure 4 map, bins of one TR)")
+    fig.suptitle(
+        "Region time series of participant 1 (paper's Figure 4 map; each node's signal summed "
+        "per TR, in the units of its Trace quantity)"
+    )
     return fig
 
 
@@ -112,42 +158,49 @@ def fig_design(res: StudyResult):
 
 
 def fig_betas(res: StudyResult):
+    from darkcontrol.neuro.report import annotated_heatmap
+
     plt = _plt()
     rec = res.recovery
     nodes = list(dict.fromkeys(rec["node"]))
     regs = list(dict.fromkeys(rec["regressor"]))
-    rec_m = rec.pivot(index="node", columns="regressor", values="recovered").loc[nodes, regs]
-    pl_m = rec.pivot(index="node", columns="regressor", values="planted").loc[nodes, regs]
+
+    def grid(col):
+        return rec.pivot(index="node", columns="regressor", values=col).loc[nodes, regs]
+
+    pl_m, rec_m, sig = grid("planted"), grid("recovered"), grid("significant")
     vmax = float(np.nanmax(np.abs(np.r_[rec_m.to_numpy().ravel(), pl_m.to_numpy().ravel()])))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, m, title in ((axes[0], pl_m, "planted"), (axes[1], rec_m, "recovered (group mean)")):
-        im = ax.imshow(m.to_numpy(), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-        ax.set_xticks(range(len(regs)), regs, rotation=45, ha="right")
-        ax.set_yticks(range(len(nodes)), nodes)
-        ax.set_title(f"ROI x regressor betas: {title}")
-        for i in range(len(nodes)):
-            for j in range(len(regs)):
-                ax.text(j, i, f"{m.iat[i, j]:.2f}", ha="center", va="center", fontsize=7)
-    fig.colorbar(im, ax=axes, shrink=0.8, label="% signal change")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    panels = (
+        (axes[0], pl_m, None, "planted population betas"),
+        (axes[1], rec_m, sig.to_numpy(bool), "recovered (group mean; * FDR q < "
+         f"{res.config.alpha_level:g})"),
+    )  # fmt: skip
+    for k, (ax, m, marks, title) in enumerate(panels):
+        im = annotated_heatmap(
+            ax, m.to_numpy(), nodes, regs, marks=marks, vmax=vmax,
+            xlabel="regressor (design column)", ylabel="ROI (DMN node)" if k == 0 else "",
+        )  # fmt: skip
+        ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=axes, shrink=0.8, label="beta (% signal change)")
     return fig
+
+
+def glass_caption(res: StudyResult, regressor: str) -> str:
+    maps = res.voxel["maps"][regressor]
+    thr = maps["threshold"]
+    n = int(np.count_nonzero(np.asarray(maps["thresholded"].dataobj)))
+    what = f"|z| > {thr:.2f}, {n} voxels" if np.isfinite(thr) else "no voxel survives"
+    return f"{regressor}: group z, FDR q < {res.config.alpha_level:g} ({what})"
 
 
 def fig_glass(res: StudyResult, regressor: str):
-    from nilearn.plotting import plot_glass_brain
+    """The *thresholded* second-level map: empty (with the threshold stated) when nothing
+    survives, never the unthresholded noise."""
+    from darkcontrol.neuro.report import glass_brain_figure
 
-    plt = _plt()
     maps = res.voxel["maps"][regressor]
-    fig = plt.figure(figsize=(8, 3))
-    thr = maps["threshold"]
-    plot_glass_brain(
-        maps["z"],
-        threshold=thr if np.isfinite(thr) else None,
-        colorbar=True,
-        plot_abs=False,
-        figure=fig,
-        title=f"{regressor}: second-level z, FDR {res.config.alpha_level} (|z| > {thr:.2f})",
-    )
-    return fig
+    return glass_brain_figure(maps["thresholded"], maps["threshold"], glass_caption(res, regressor))
 
 
 def fig_recovery(res: StudyResult):
@@ -169,6 +222,31 @@ def fig_recovery(res: StudyResult):
     return fig
 
 
+def _planted_range(cfg) -> str:
+    values = [abs(v) for d in cfg.planted.values() for v in d.values() if v]
+    return f"{min(values):g}-{max(values):g}" if values else "0"
+
+
+def detection_power(rec: pd.DataFrame, cfg, n_sims: int = 4000, seed: int = 0) -> np.ndarray:
+    """Power of each planted effect under the report's own test: the group one-sample t-test
+    of every node x regressor cell, Benjamini-Hochberg FDR at ``cfg.alpha_level`` over the
+    table. Simulated: per study, cell t-values ~ noncentral t (df = n - 1, noncentrality
+    planted / SE with the SE observed across participants; central t for unplanted cells),
+    two-sided p, BH; power = share of studies in which the cell is detected. NaN for
+    unplanted cells."""
+    from scipy import stats
+
+    df = cfg.n_participants - 1
+    planted = rec["planted"].to_numpy(np.float64)
+    d = planted / rec["se"].to_numpy(np.float64)
+    rng = np.random.default_rng(seed)
+    t = stats.nct.rvs(df, np.where(np.isfinite(d), d, 0.0), size=(n_sims, len(d)), random_state=rng)
+    p = 2 * stats.t.sf(np.abs(t), df)
+    q = stats.false_discovery_control(p, axis=1, method="bh")
+    power = (q < cfg.alpha_level).mean(axis=0)
+    return np.where(planted != 0, power, np.nan)
+
+
 def write_report(res: StudyResult, out_dir: Path, version: str, argv: list[str] | None) -> Path:
     cfg = res.config
     rep = Report(
@@ -187,11 +265,21 @@ def write_report(res: StudyResult, out_dir: Path, version: str, argv: list[str] 
         "number below was computed in this run."
     )
     rep.section("1. Behaviour")
-    rep.figure(fig_learning(res), "learning_curves")
+    curve = learning_curve(res)
+    chance = chance_return(cfg)
+    rep.figure(
+        fig_learning(res, curve, chance),
+        "learning_curves",
+        "Reward per trial (one trial = one episode), binned; the band is the 95 % t confidence "
+        "interval across participants; dashed: a uniformly random policy on the same world.",
+    )
     returns = [np.mean(p.summary["episode_returns"]) for p in res.participants]
+    first, last = curve.iloc[0], curve.iloc[-1]
     rep.text(
         f"Mean return per episode across participants: <b>{np.mean(returns):.3f}</b> "
-        f"(range {np.min(returns):.3f} to {np.max(returns):.3f})."
+        f"(range {np.min(returns):.3f} to {np.max(returns):.3f}; chance {chance:.3f}). "
+        f"First bin {first['mean']:.3f} ± {first['ci']:.3f}, last bin {last['mean']:.3f} ± "
+        f"{last['ci']:.3f} (mean ± 95 % CI half-width)."
     )
     rep.section("2. Offline processing (the hippocampus / DMN at rest)")
     rep.figure(
@@ -207,19 +295,32 @@ def write_report(res: StudyResult, out_dir: Path, version: str, argv: list[str] 
     rep.section(
         "5. ROI GLMs: planted vs recovered effects",
         "First level per participant (AR(1), % signal change), then a one-sample t-test "
-        "across participants per node x regressor. A planted effect counts as recovered "
-        "when it survives FDR correction over the table and its mean lies within "
-        "3 standard errors of the planted value; an unplanted one when it does not "
-        "survive.",
+        "across participants per node x regressor. The planted effects are "
+        f"{_planted_range(cfg)} % signal change, the range of model-based fMRI effects, so "
+        "detection is not guaranteed: each planted effect's <b>power</b> is estimated from "
+        "the observed between-participant spread (simulated studies: noncentral t per cell, "
+        f"then the same FDR correction at {cfg.alpha_level:g} over the table). A planted effect "
+        "is <b>detected</b> when it survives FDR over the table; its estimate is "
+        "<b>consistent</b> when the group mean lies within 3 standard errors of the planted "
+        "value (a check of bias, which must hold whatever the power).",
     )
     rep.figure(fig_betas(res), "roi_betas")
-    rec = res.recovery
-    for _, r in rec[rec["planted"] != 0].iterrows():
+    rec = res.recovery.assign(power=detection_power(res.recovery, cfg))
+    planted = rec[rec["planted"] != 0]
+    n_det = int(planted["significant"].sum())
+    rep.text(
+        f"Detected <b>{n_det} of {len(planted)}</b> planted effects; expected from the "
+        f"estimated powers: {planted['power'].sum():.1f} (mean power "
+        f"{planted['power'].mean():.2f})."
+    )
+    for _, r in planted.iterrows():
+        consistent = bool(abs(r["recovered"] - r["planted"]) <= 3 * r["se"] + 1e-12)
         rep.check(
-            f"{r['node']} carries {r['regressor']}",
-            bool(r["ok"]),
-            f"planted {r['planted']:.2f}, recovered {r['recovered']:.2f} ± {r['se']:.2f}, "
-            f"t = {r['t']:.1f}, p = {r['p']:.2g}",
+            f"{r['node']} carries {r['regressor']}: estimate consistent with the planted value",
+            consistent,
+            f"planted {r['planted']:.2f}, recovered {r['recovered']:.2f} ± {r['se']:.2f} (SE), "
+            f"t = {r['t']:.1f}, p = {format_p(r['p'])}, "
+            f"{'detected' if r['significant'] else 'not detected'} at power {r['power']:.2f}",
         )
     n_false = int(((rec["planted"] == 0) & rec["significant"]).sum())
     rep.check(
@@ -236,7 +337,7 @@ def write_report(res: StudyResult, out_dir: Path, version: str, argv: list[str] 
     )
     for reg in task_regressors(cfg):
         if reg in res.voxel["maps"]:
-            rep.figure(fig_glass(res, reg), f"glass_{reg}")
+            rep.figure(fig_glass(res, reg), f"glass_{reg}", glass_caption(res, reg))
     rep.section(
         "7. Parameter recovery from behaviour",
         "Replay-blind: the model sees only the participant's choices, as with real data. "
@@ -270,6 +371,12 @@ def write_report(res: StudyResult, out_dir: Path, version: str, argv: list[str] 
     return rep.write()
 
 
+def bids_task_label(env_id: str) -> str:
+    """BIDS task label of an environment id: ``darkcontrol/TwoStep-v0`` -> ``twostep``."""
+    name = env_id.split("/")[-1].rsplit("-v", 1)[0]
+    return "".join(ch for ch in name.lower() if ch.isalnum()) or "task"
+
+
 def write_outputs(res: StudyResult, out_dir: Path, version: str) -> list[Path]:
     """Tidy outputs beside the report: Traces, events, fits, recovery tables, config."""
     from darkcontrol._util import atomic_write_text
@@ -288,17 +395,17 @@ def write_outputs(res: StudyResult, out_dir: Path, version: str) -> list[Path]:
     ):
         paths.append(atomic_write_text(out_dir / f"{name}.tsv", df.to_csv(sep="\t", index=False)))
     ev_dir = out_dir / "events"
+    task = bids_task_label(res.config.env)
     for p in res.participants:
-        paths.append(
-            atomic_write_text(
-                ev_dir / f"sub-{p.index + 1:02d}_events.tsv", p.events.to_csv(sep="\t", index=False)
-            )
-        )
+        name = f"sub-{p.index + 1:02d}_task-{task}_run-1_events.tsv"  # BIDS: runs are 1-based
+        text = p.events.to_csv(sep="\t", index=False, na_rep="n/a", lineterminator="\n")
+        paths.append(atomic_write_text(ev_dir / name, text))
     map_dir = out_dir / "maps"
     map_dir.mkdir(exist_ok=True)
     for reg, maps in res.voxel["maps"].items():
-        final = map_dir / f"group_{reg}_z.nii.gz"
-        tmp = map_dir / f".group_{reg}_z.tmp.nii.gz"
+        label = "".join(ch for ch in reg if ch.isalnum())
+        final = map_dir / f"task-{task}_desc-{label}_stat-z_statmap.nii.gz"  # BIDS-Stats style
+        tmp = map_dir / f".{final.name}.tmp.nii.gz"
         maps["z"].to_filename(tmp)
         os.replace(tmp, final)  # atomic: a reader never sees half a map
         paths.append(final)
