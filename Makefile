@@ -45,7 +45,7 @@ wheel-check: setup
 	bash .ci/wheel_check.sh $(PY)
 
 bench: setup
-	$(PY) benchmarks/run_all.py
+	OMP_NUM_THREADS=1 $(PY) benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(DEMO_OUT)

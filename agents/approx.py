@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,30 +73,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from darkcontrol._torch import DTYPES, resolve_device
 from darkcontrol._util import check_positive, check_probability
 from darkcontrol.agents.base import Agent
 from darkcontrol.agents.features import FEATURES, build_features
 from darkcontrol.agents.policies import action_probs
 from darkcontrol.agents.replay_memory import PrioritizedReplayMemory, ReplayMemory
+from darkcontrol.constants import POLICIES
 
 APPROXIMATORS = ("linear", "mlp")
 OPTIMIZERS = ("sgd", "adam")
 REPLAYS = ("uniform", "prioritized")
-POLICIES = ("epsilon_greedy", "softmax", "greedy")
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-def resolve_device(device: Any) -> torch.device:
-    """A ``torch.device`` from a string or device; raises if CUDA is asked for but absent."""
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(
-            f"device must be 'cpu', 'cuda', 'cuda:N' or a torch.device, got {device!r}"
-        ) from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} asked for, but CUDA is not available here")
-    return dev
 
 
 @dataclass
@@ -244,6 +232,7 @@ class ReplayQAgent(Agent):
     name = "replay_q"
     Config = ReplayQConfig
     nan_columns = ("spe", "salience")
+    supports_offline = True
     slow = True  # a few episodes with replay take seconds (torch overhead per SGD step)
 
     def __init__(
@@ -331,25 +320,29 @@ class ReplayQAgent(Agent):
         return vec.detach().cpu().numpy().astype(np.float64)
 
     # -- learning ----------------------------------------------------------------------------
-    def _q_and_target(self, states, actions, rewards, next_states, terminated):
-        """Q~(s_k, a_k | theta) (with its graph) and the targets y_k (without)."""
+    def _q_and_target(self, states, actions, rewards, next_states, terminated, gamma=None):
+        """Q~(s_k, a_k | theta) (with its graph) and the targets y_k (without); ``gamma``
+        None is ``config.gamma``."""
+        g = self.config.gamma if gamma is None else gamma
         s = self._tensor(states)
         a = self._tensor(actions)
         boot = self.target_net if self.target_net is not None else self.net
         with torch.no_grad():
             next_q = boot(self._tensor(next_states)).max(dim=1).values
             done = self._tensor(terminated, self.dtype)
-            y = self._tensor(rewards, self.dtype) + self.config.gamma * next_q * (1.0 - done)
+            y = self._tensor(rewards, self.dtype) + g * next_q * (1.0 - done)
         q = self.net(s).gather(1, a[:, None]).squeeze(1)
         return q, y
 
-    def sgd_step(self, states, actions, rewards, next_states, terminated, weights=None):
+    def sgd_step(
+        self, states, actions, rewards, next_states, terminated, weights=None, *, gamma=None
+    ) -> StepResult:
         """One SGD step on sum_k w_k 1/2 (Q~(s_k, a_k | theta) - y_k)^2 / K; returns StepResult.
 
         y_k = r_k + gamma (1 - terminated_k) max_a' Q~(s'_k, a' | theta^-), theta^- = theta
         without a target network. Every ``target_update`` steps theta^- <- theta."""
         cfg = self.config
-        q, y = self._q_and_target(states, actions, rewards, next_states, terminated)
+        q, y = self._q_and_target(states, actions, rewards, next_states, terminated, gamma)
         err = q - y
         sq = err * err
         if weights is not None:
@@ -389,7 +382,18 @@ class ReplayQAgent(Agent):
         y_np = y.cpu().numpy().astype(np.float64)
         return StepResult(q=q_np, target=y_np, rpe=y_np - q_np, update_norm=0.0)
 
-    def observe(self, state, action, reward, next_state, terminated, truncated=False):
+    def observe(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         """Store e = (s, a, r, s') in D; one SGD step on it if ``online_update``; online row."""
         stats = self.choice_stats(state, action)
         s, a, s2 = int(state), int(action), int(next_state)
@@ -401,14 +405,24 @@ class ReplayQAgent(Agent):
         row = self._transition_row(s, a, reward, s2, terminated, res)
         if self.config.record_ids:
             row["experience_id"] = int(self.memory.ids[slot])
-        self.recorder.online(**row, **stats)
+        self.recorder.online(fields, **row, **stats)
 
-    def learn_offline(self, state, action, reward, next_state, terminated, source="replay"):
+    def learn_offline(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        *,
+        source: str = "replay",
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
         """One SGD step on a replayed / simulated / recombined transition (not stored in D)."""
-        res = self.sgd_step([state], [action], [reward], [next_state], [terminated])
-        self.recorder.offline(
-            source, **self._transition_row(state, action, reward, next_state, terminated, res)
-        )
+        res = self.sgd_step([state], [action], [reward], [next_state], [terminated], gamma=gamma)
+        row = self._transition_row(state, action, reward, next_state, terminated, res)
+        self.recorder.offline(source, fields, **row)
 
     def replay_step(self) -> StepResult:
         """Replay one minibatch from D: one SGD step, priorities updated, one offline row."""

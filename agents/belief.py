@@ -57,11 +57,12 @@ inferred task state (orbitofrontal / ventromedial prefrontal, Schuck et al. 2016
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from darkcontrol._util import check_positive, check_probability
 from darkcontrol.agents.base import Agent, transition_fields
 from darkcontrol.agents.policies import action_probs_list, entropy, sample_index
 from darkcontrol.agents.tabular import check_count
@@ -72,40 +73,28 @@ from darkcontrol.envs.pomdp_solvers import (
     point_based_value_iteration,
 )
 from darkcontrol.envs.solvers import value_iteration
+from darkcontrol.hyperparams import TDParams
 
 VALUES = ("linear_q", "qmdp", "pbvi")
 PLANNED = ("qmdp", "pbvi")  # values planned once on the model, never learned
 
 
 @dataclass
-class BeliefConfig:
-    """Hyper-parameters of the belief-state agent."""
+class BeliefConfig(TDParams):
+    """Hyper-parameters of the belief-state agent: the TD block (:class:`TDParams`; ``alpha``
+    and ``q_init`` are those of linear Q-learning, ``gamma`` must be < 1 when planned) and:"""
 
     values: str = "linear_q"  #: "linear_q" (learned) | "qmdp" | "pbvi" (planned on the model)
-    alpha: float = 0.1  #: learning rate of linear Q-learning, in (0, 1]
-    gamma: float = 0.95  #: discount factor, in [0, 1) when planned, [0, 1] for "linear_q"
-    policy: str = "epsilon_greedy"  #: "epsilon_greedy" | "softmax" | "greedy"
-    epsilon: float = 0.1  #: exploration rate of epsilon-greedy
-    beta: float = 5.0  #: inverse temperature of softmax
-    q_init: float = 0.0  #: initial q(s, a) of linear Q-learning
     n_planning: int = 0  #: replayed belief transitions after each real step ("linear_q")
     memory_size: int = 10_000  #: belief transitions kept for replay (oldest dropped)
     n_points: int = 300  #: belief points of "pbvi" (the first reachable ones)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.values not in VALUES:
             raise ValueError(f"values must be one of {VALUES}, got {self.values!r}")
-        check_probability("alpha", self.alpha)
-        check_positive("alpha", self.alpha)
-        check_probability("gamma", self.gamma)
         if self.values in PLANNED and self.gamma >= 1.0:
             raise ValueError(f"values={self.values!r} needs gamma < 1 (planning), got {self.gamma}")
-        check_probability("epsilon", self.epsilon)
-        check_positive("beta", self.beta, strict=False)
-        if self.policy not in ("epsilon_greedy", "softmax", "greedy"):
-            raise ValueError(
-                f"policy must be 'epsilon_greedy', 'softmax' or 'greedy', got {self.policy!r}"
-            )
         check_count("n_planning", self.n_planning)
         check_count("memory_size", self.memory_size, minimum=1)
         check_count("n_points", self.n_points, minimum=1)
@@ -205,12 +194,24 @@ class BeliefAgent(Agent):
         self.n_updates += 1
         return qa, y, abs(step) * float(np.sqrt(b @ b))
 
-    def observe(self, state, action, reward, next_state, terminated, truncated=False):
+    def observe(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         stats = self.choice_stats(state, action)
         b = self.belief if self.belief is not None else self.pomdp.initial_belief(int(state))
         b2, p_obs = self.pomdp.update(b, int(action), int(next_state))
         qa, y, norm = self._backup(b, int(action), float(reward), b2, terminated)
         self.recorder.online(
+            fields,
             **transition_fields(state, action, reward, next_state, terminated, qa, y, norm),
             spe=1.0 - p_obs,
             **stats,

@@ -30,7 +30,9 @@ rpe, update_norm and ``spe`` (the surprise of the simulated outcome under the mo
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from darkcontrol._util import check_positive
 from darkcontrol.agents.base import transition_fields
@@ -72,6 +74,7 @@ class DynaQ(QLearning):
     name = "dyna_q"
     Config = DynaConfig
     nan_columns = ("salience",)
+    supports_offline = True
 
     def __init__(self, n_states, n_actions, config=None, **kw):
         super().__init__(n_states, n_actions, config, **kw)
@@ -83,21 +86,43 @@ class DynaQ(QLearning):
     def offline_budget(self) -> int:
         return self.config.n_planning
 
-    def observe(self, state, action, reward, next_state, terminated, truncated=False):
+    def observe(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         stats = self.choice_stats(state, action)
         self._remember(state, action)
         spe = self.model.update(state, action, reward, next_state, terminated)
         row = self.backup(state, action, reward, next_state, terminated)
-        self.recorder.online(**row, spe=spe, **stats)
+        self.recorder.online(fields, **row, spe=spe, **stats)
 
     def _remember(self, state: int, action: int) -> None:
         if self.model.visits[state, action] == 0:
             self._plan_pairs.append((state, action))
 
-    def learn_offline(self, state, action, reward, next_state, terminated, source="replay"):
+    def learn_offline(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        *,
+        source: str = "replay",
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
         spe = self.model.spe(state, action, next_state)
-        row = self.backup(state, action, reward, next_state, terminated)
-        self.recorder.offline(source, **row, spe=spe)
+        row = self.backup(state, action, reward, next_state, terminated, gamma)
+        self.recorder.offline(source, fields, **row, spe=spe)
 
     def plan(self, budget: int) -> int:
         pairs = self._plan_pairs

@@ -63,23 +63,25 @@ transition under the model, ``choice_prob`` and ``policy_entropy`` NaN, and extr
                   its next_state is the previous row's state, "none" otherwise (the first row
                   of a bout; a jump; a step straight back, which is both)
 
-:func:`direction_summary` and :func:`replay_events` count forward and reverse replay in a Trace
+:func:`darkcontrol.analysis.direction_summary` and :func:`darkcontrol.analysis.replay_events`
+count forward and reverse replay in a Trace
 (events: runs of >= 4 same-direction steps, the reference analysis' 5 states).
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from darkcontrol._util import check_positive, check_probability
-from darkcontrol.agents.base import Agent, transition_fields
+from darkcontrol.agents.base import DEFAULT_CLOCK, Agent, transition_fields
 from darkcontrol.agents.model import WorldModel
 from darkcontrol.agents.policies import softmax_probs
 from darkcontrol.agents.tabular import check_count
+from darkcontrol.clock import Clock
 
 NEED_MODES = ("auto", "sr", "stationary", "uniform")
 NEED_MODELS = ("experienced", "policy")
@@ -146,6 +148,7 @@ class MattarDawReplay(Agent):
     name = "mattar_daw"
     Config = MattarDawConfig
     nan_columns = ("salience",)
+    supports_offline = True
 
     def __init__(self, n_states, n_actions, config=None, **kw):
         super().__init__(n_states, n_actions, config, **kw)
@@ -197,7 +200,18 @@ class MattarDawReplay(Agent):
         self.mem_reward[s, a] = r
         return spe
 
-    def observe(self, state, action, reward, next_state, terminated, truncated=False):
+    def observe(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         s, a, s2, r = int(state), int(action), int(next_state), float(reward)
         stats = self.choice_stats(s, a)
         if self._first_step:
@@ -217,6 +231,7 @@ class MattarDawReplay(Agent):
         self.Q[s, a] = q + step
         self.n_updates += 1
         self.recorder.online(
+            fields,
             **transition_fields(s, a, r, s2, terminated, q, y, abs(step)),
             spe=spe,
             **stats,
@@ -270,6 +285,18 @@ class MattarDawReplay(Agent):
         where, loc = pending
         mode = "sr" if self.config.need == "auto" else self.config.need
         return self._bout(budget, where, loc, mode)
+
+    def offline(self, seconds: float, *, kind: str = "iti", clock: Clock | None = None) -> int:
+        """The base rule for the number of steps (:meth:`Agent.offline`); a rest window is a
+        :meth:`rest` bout (need from the stationary distribution), an ITI the bout planned
+        after the last step."""
+        n = self._offline_count(seconds, kind, clock)
+        if kind == "iti":
+            return self._plan_window(seconds, n, clock)
+        if n <= 0:
+            return 0
+        self.recorder.offline_dt = (DEFAULT_CLOCK if clock is None else clock).spacing(seconds, n)
+        return self.rest(n)
 
     def rest(self, budget: int) -> int:
         """Replay a bout during rest: need is the stationary distribution (``need="auto"``)."""
@@ -479,16 +506,29 @@ class MattarDawReplay(Agent):
             "update_norm": float(np.sqrt(sq)),
         }
 
-    def learn_offline(self, state, action, reward, next_state, terminated, source="replay"):
+    def learn_offline(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        *,
+        source: str = "replay",
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
         """One Q-learning backup on a transition fed from outside (no prioritisation)."""
         s, a, s2, r = int(state), int(action), int(next_state), float(reward)
         q = float(self.Q[s, a])
-        y = r if terminated else r + self.config.gamma * self._value(s2)
+        g = self.config.gamma if gamma is None else gamma
+        y = r if terminated else r + g * self._value(s2)
         step = self.config.alpha * (y - q)
         self.Q[s, a] = q + step
         self.n_updates += 1
         self.recorder.offline(
             source,
+            fields,
             **transition_fields(s, a, r, s2, terminated, q, y, abs(step)),
         )
 
@@ -511,140 +551,3 @@ def _stationary(T: np.ndarray, visited: np.ndarray) -> np.ndarray:
         return np.full(S, 1.0 / S)
     d = (mu / mu.sum()) @ M
     return d / d.sum()
-
-
-# -- the paper's task ------------------------------------------------------------------------
-def open_maze(reward_sd: float = 0.1, **kwargs):
-    """The paper's open maze: Sutton's 6x9 Dyna maze (``darkcontrol.envs.mazes.DynaMaze``:
-    start (2, 0), goal (0, 8)) whose goal pays 1 + N(0, reward_sd^2), truncated at 0 (the
-    reference code's rewMag = 1, rewSTD = 0.1, rewOnlyPositive). The noise is drawn from the
-    environment's own generator, so ``env.reset(seed=...)`` makes a run reproducible.
-    ``kwargs`` go to DynaMaze."""
-    import gymnasium as gym
-
-    from darkcontrol.envs.mazes import DynaMaze
-
-    if not (isinstance(reward_sd, (int, float)) and math.isfinite(reward_sd) and reward_sd >= 0):
-        raise ValueError(f"reward_sd must be a finite number >= 0, got {reward_sd!r}")
-
-    class NoisyGoal(gym.Wrapper):
-        def step(self, action):
-            s2, r, terminated, truncated, info = self.env.step(action)
-            if r != 0.0 and reward_sd > 0.0:
-                r = max(0.0, float(r) + reward_sd * float(self.np_random.standard_normal()))
-            return s2, r, terminated, truncated, info
-
-    return NoisyGoal(DynaMaze(**kwargs))
-
-
-def simulate_open_maze(
-    params: dict | None = None,
-    n_runs: int = 5,
-    n_episodes: int = 50,
-    seed: int = 0,
-    *,
-    reward_sd: float = 0.1,
-    max_steps: int | None = 5000,
-    progress: bool = False,
-) -> pd.DataFrame:
-    """Run :class:`MattarDawReplay` on :func:`open_maze` as in the paper's Figure 3.
-
-    Run k (Trace column ``run``) uses seed ``seed + k`` for the agent and the maze.
-    ``params`` override the agent's hyper-parameters on top of ``pre_explore=True`` (the
-    paper's exploration before rewards). ``max_steps`` truncates an episode. Returns the
-    pooled Trace (full recording)."""
-    from darkcontrol.agents.runner import run_episodes
-    from darkcontrol.trace import TraceRecorder, coerce_trace
-
-    check_count("n_runs", n_runs, 1)
-    check_count("n_episodes", n_episodes, 1)
-    frames = []
-    runs = range(n_runs)
-    if progress:
-        from tqdm.auto import tqdm
-
-        runs = tqdm(runs, desc="mattar_daw on the open maze", unit="run", leave=False)
-    for k in runs:
-        env = open_maze(reward_sd)
-        rec = TraceRecorder(run=k, mode="full")
-        agent = MattarDawReplay(
-            env.observation_space.n,
-            env.action_space.n,
-            {"pre_explore": True, **(params or {})},
-            seed=seed + k,
-            recorder=rec,
-            mdp=env.unwrapped.mdp,
-        )
-        run_episodes(agent, env, n_episodes, seed=seed + k, max_steps=max_steps)
-        frames.append(rec.to_frame())
-    return coerce_trace(pd.concat(frames, ignore_index=True))
-
-
-# -- analysis --------------------------------------------------------------------------------
-def replay_events(trace: pd.DataFrame, min_length: int = 4) -> pd.DataFrame:
-    """Sequential replay events: maximal runs of >= ``min_length`` consecutive replayed steps in
-    the same direction within a bout (the reference code's criterion: >= 5 states, i.e. 4
-    transitions). One row per event: run, episode, replay_bout, replay_at, direction, length
-    (steps continuing the sequence), first and last (``replay_order`` of the event's first and
-    last replayed transitions: the first is the row the sequence continues from)."""
-    check_count("min_length", min_length, 1)
-    off = _replay_rows(trace)
-    rows = []
-    for (run, bout), g in off.groupby(["run", "replay_bout"], sort=True):
-        dirs = g["direction"].tolist()
-        orders = g["replay_order"].tolist()
-        where, ep = g["replay_at"].iloc[0], int(g["episode"].iloc[0])
-        i = 0
-        while i < len(dirs):
-            j = i
-            while j + 1 < len(dirs) and dirs[j + 1] == dirs[i]:
-                j += 1
-            if dirs[i] != "none" and j - i + 1 >= min_length:
-                # the step before the run is the event's first state (its "none" or other row)
-                first = orders[i - 1] if i > 0 else orders[i]
-                rows.append((run, ep, bout, where, dirs[i], j - i + 1, int(first), int(orders[j])))
-            i = j + 1
-    cols = ["run", "episode", "replay_bout", "replay_at", "direction", "length", "first", "last"]
-    return pd.DataFrame(rows, columns=cols)
-
-
-def direction_summary(trace: pd.DataFrame, min_length: int = 4) -> pd.DataFrame:
-    """Forward vs reverse replay by where replay happened (``replay_at``).
-
-    Columns: ``n_rows`` (replayed steps), ``forward``/``reverse`` (steps continuing a forward /
-    reverse sequence), ``forward_share`` = forward / (forward + reverse), and the same for
-    events of >= ``min_length`` steps (``forward_events``, ``reverse_events``,
-    ``forward_event_share``)."""
-    off = _replay_rows(trace)
-    ev = replay_events(trace, min_length)
-    out = []
-    for where in sorted(off["replay_at"].unique()):
-        g = off[off["replay_at"] == where]
-        e = ev[ev["replay_at"] == where]
-        f, r = int((g["direction"] == "forward").sum()), int((g["direction"] == "reverse").sum())
-        fe, re_ = int((e["direction"] == "forward").sum()), int((e["direction"] == "reverse").sum())
-        out.append(
-            {
-                "replay_at": where,
-                "n_rows": len(g),
-                "forward": f,
-                "reverse": r,
-                "forward_share": f / (f + r) if f + r else np.nan,
-                "forward_events": fe,
-                "reverse_events": re_,
-                "forward_event_share": fe / (fe + re_) if fe + re_ else np.nan,
-            }
-        )
-    return pd.DataFrame(out).set_index("replay_at")
-
-
-def _replay_rows(trace: pd.DataFrame) -> pd.DataFrame:
-    need = {"replay_bout", "replay_order", "replay_at", "direction"}
-    missing = need - set(trace.columns)
-    if missing:
-        raise ValueError(
-            f"the Trace has no {sorted(missing)} columns: record it with a MattarDawReplay agent "
-            "in 'full' mode"
-        )
-    off = trace[(trace["phase"] == "offline") & trace["replay_bout"].notna()]
-    return off.sort_values(["run", "replay_bout", "replay_order"], kind="stable")

@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-MODEL_MODES = ("counts", "last")
+from darkcontrol.constants import MODEL_MODES
 
 
 class WorldModel:
@@ -64,12 +64,19 @@ class WorldModel:
         n = self._tot[k]
         return 1.0 if n == 0 else 1.0 - self._succ[k].get(s2, 0.0) / n
 
-    def update(self, s: int, a: int, r: float, s2: int, terminated: bool) -> float:
-        """Add a real transition; returns its ``spe`` before the update."""
+    def update(
+        self, s: int, a: int, r: float, s2: int, terminated: bool, *, mode: str | None = None
+    ) -> float:
+        """Add a real transition; returns its ``spe`` before the update.
+
+        ``mode`` overrides the model's own mode for this update (e.g. "last" to rewrite what
+        (s, a) leads to after a violated sure prediction); None uses ``self.mode``."""
+        if mode is not None and mode not in MODEL_MODES:
+            raise ValueError(f"model mode must be one of {MODEL_MODES}, got {mode!r}")
         err = self.spe(s, a, s2)
         k = s * self.n_actions + a
         succ, rsum = self._succ[k], self._rsum[k]
-        if self.mode == "last" and succ:
+        if (self.mode if mode is None else mode) == "last" and succ:
             for old in succ:
                 self.counts[s, a, old] = 0.0
                 self.reward_sum[s, a, old] = 0.0

@@ -34,7 +34,9 @@ sample, ``choice_prob``/``policy_entropy`` those of the rollout policy over the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from darkcontrol.agents.base import transition_fields
 from darkcontrol.agents.model import MODEL_MODES, WorldModel
@@ -100,7 +102,18 @@ class MCRollout(QLearning):
         probs = self._probs(next_state)
         return sum(p * v for p, v in zip(probs, self.Q[next_state].tolist()))
 
-    def observe(self, state, action, reward, next_state, terminated, truncated=False):
+    def observe(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         stats = self.choice_stats(state, action)
         if self.model.visits[state, action] == 0:
             if not self._known[state]:
@@ -108,13 +121,24 @@ class MCRollout(QLearning):
             self._known[state].append(action)
         spe = self.model.update(state, action, reward, next_state, terminated)
         row = self.backup(state, action, reward, next_state, terminated)
-        self.recorder.online(**row, spe=spe, **stats)
+        self.recorder.online(fields, **row, spe=spe, **stats)
         self._current = self._episode_start if (terminated or truncated) else int(next_state)
 
-    def learn_offline(self, state, action, reward, next_state, terminated, source="replay"):
+    def learn_offline(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        *,
+        source: str = "replay",
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
         spe = self.model.spe(state, action, next_state)
-        row = self.backup(state, action, reward, next_state, terminated)
-        self.recorder.offline(source, **row, spe=spe)
+        row = self.backup(state, action, reward, next_state, terminated, gamma)
+        self.recorder.offline(source, fields, **row, spe=spe)
 
     # -- rollouts ------------------------------------------------------------------------------
     def plan(self, budget: int) -> int:

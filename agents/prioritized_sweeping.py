@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from darkcontrol._util import check_positive
 from darkcontrol.agents.base import transition_fields
@@ -98,12 +100,24 @@ class PrioritizedSweeping(QLearning):
                 return s, a
         return None
 
-    def observe(self, state, action, reward, next_state, terminated, truncated=False):
+    def observe(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         stats = self.choice_stats(state, action)
         spe = self.model.update(state, action, reward, next_state, terminated)
         q = float(self.Q[state, action])
         y = reward if terminated else reward + self.config.gamma * self._value(next_state)
         self.recorder.online(
+            fields,
             **transition_fields(state, action, reward, next_state, terminated, q, y, 0.0),
             spe=spe,
             **stats,
@@ -143,10 +157,22 @@ class PrioritizedSweeping(QLearning):
                 self._push(sp, ap, abs(self._target(sp, ap) - float(Q[sp, ap])))
         return done
 
-    def learn_offline(self, state, action, reward, next_state, terminated, source="replay"):
+    def learn_offline(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        *,
+        source: str = "replay",
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
         """A fed transition gets a Q-learning sample backup and re-prioritises the
         predecessors of ``state`` (its value may have changed)."""
-        row = self.backup(state, action, reward, next_state, terminated)
-        self.recorder.offline(source, **row, spe=self.model.spe(state, action, next_state))
+        row = self.backup(state, action, reward, next_state, terminated, gamma)
+        spe = self.model.spe(state, action, next_state)
+        self.recorder.offline(source, fields, **row, spe=spe)
         for sp, ap in self.model.predecessor_pairs(state):
             self._push(sp, ap, abs(self._target(sp, ap) - float(self.Q[sp, ap])))

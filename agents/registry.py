@@ -1,13 +1,21 @@
 """Agents by name, for ``darkcontrol simulate --agent NAME`` and for sweeps.
 
-Entries are ``"module:Class"`` strings, imported on demand so that asking for a tabular agent
-does not import torch or stable-baselines3.
+Entries are ``"module:Class"`` entry points, imported on demand (as Gymnasium's registry does)
+so that asking for a tabular agent does not import torch or stable-baselines3, and so that the
+DMN model (``"dmn"``, a layer above the agents) is an agent like any other without the agent
+layer importing it.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from darkcontrol.agents.base import Agent
+    from darkcontrol.trace import TraceRecorder
 
 AGENTS: dict[str, str] = {
     "q_learning": "darkcontrol.agents.tabular:QLearning",
@@ -24,25 +32,26 @@ AGENTS: dict[str, str] = {
     "mattar_daw": "darkcontrol.agents.mattar_daw:MattarDawReplay",
     "two_step_hybrid": "darkcontrol.agents.two_step:TwoStepHybrid",
     "belief": "darkcontrol.agents.belief:BeliefAgent",
+    "dmn": "darkcontrol.dmn.agent:DMNAgent",
 }
 
 
-def agent_class(name: str) -> type:
-    if name not in AGENTS:
+def agent_class(name: str) -> type[Agent]:
+    """The class registered as ``name``."""
+    if not isinstance(name, str) or name not in AGENTS:
         raise ValueError(f"unknown agent {name!r}; available: {sorted(AGENTS)}")
     module, cls = AGENTS[name].split(":")
     return getattr(importlib.import_module(module), cls)
 
 
-def make_agent(name: str, env, *, seed=None, recorder=None, **params: Any):
-    """Build agent ``name`` for a Gymnasium env with Discrete observation and action spaces."""
-    import gymnasium as gym
-
-    obs, act = env.observation_space, env.action_space
-    if not isinstance(obs, gym.spaces.Discrete) or not isinstance(act, gym.spaces.Discrete):
-        raise TypeError(
-            f"tabular agents need Discrete observation and action spaces, got {obs} and {act}"
-        )
-    mdp = getattr(env.unwrapped, "mdp", None)
-    cls = agent_class(name)
-    return cls(int(obs.n), int(act.n), seed=seed, recorder=recorder, mdp=mdp, **params)
+def make_agent(
+    name: str,
+    env: Any,
+    *,
+    seed: int | np.random.Generator | None = None,
+    recorder: TraceRecorder | None = None,
+    **params: Any,
+) -> Agent:
+    """Build agent ``name`` for ``env`` (see each class's ``from_env``); ``params`` are its
+    hyper-parameters, e.g. ``make_agent("dmn", env, agent="q_learning", account="sentinel")``."""
+    return agent_class(name).from_env(env, seed=seed, recorder=recorder, **params)

@@ -125,13 +125,18 @@ class SumTree:
         return leaf
 
 
-class ReplayMemory:
-    """A ring buffer of transitions with uniform sampling with replacement."""
-
-    prioritized = False
+class TransitionStore:
+    """A ring buffer of transitions (s, a, r, s', terminated): the storage shared by the
+    agents' replay memories (:class:`ReplayMemory`, :class:`PrioritizedReplayMemory`) and the
+    DMN's hippocampus (:class:`darkcontrol.dmn.memory.ExperienceMemory`); they differ in how
+    they draw (minibatches with importance weights vs one memory at a time, chunked)."""
 
     def __init__(self, capacity: int, rng: int | np.random.Generator | None = None) -> None:
-        if not isinstance(capacity, (int, np.integer)) or capacity < 1:
+        if (
+            isinstance(capacity, bool)
+            or not isinstance(capacity, (int, np.integer))
+            or capacity < 1
+        ):
             raise ValueError(f"capacity must be an int >= 1, got {capacity!r}")
         self.capacity = int(capacity)
         self.rng = make_rng(rng)
@@ -157,6 +162,22 @@ class ReplayMemory:
         self.ids[slot] = self.n_added
         self.n_added += 1
         return slot
+
+    def get(self, slot: int) -> tuple[int, int, float, int, bool]:
+        """The transition in ``slot`` as Python scalars."""
+        return (
+            int(self.states[slot]),
+            int(self.actions[slot]),
+            float(self.rewards[slot]),
+            int(self.next_states[slot]),
+            bool(self.terminated[slot]),
+        )
+
+
+class ReplayMemory(TransitionStore):
+    """A ring buffer of transitions with uniform sampling with replacement."""
+
+    prioritized = False
 
     def _check_sample(self, batch_size: int) -> None:
         if len(self) == 0:

@@ -14,7 +14,7 @@ Two ways to drive it, the same algorithm (with the same seed they give the same 
   :meth:`SB3DQNAgent.learn` after :meth:`SB3DQNAgent.set_env`. Online rows come from an SB3
   callback after every environment step; offline rows from the overridden ``DQN.train`` (SB3
   has no callback per gradient step).
-- the darkcontrol Agent interface, so that :func:`darkcontrol.agents.runner.run_episodes`
+- the darkcontrol Agent interface, so that :func:`darkcontrol.simulate`
   (``darkcontrol simulate --agent sb3_dqn``) and the DMN model can schedule it:
   ``act`` = epsilon-greedy choice (uniform during the first ``learning_starts`` steps, as SB3);
   ``observe`` = record the online row and store the transition in SB3's replay buffer (SB3's
@@ -47,6 +47,7 @@ derived from the agent's seed, and exploration and replay sampling use the agent
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,11 +62,10 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 
-from darkcontrol._util import check_positive, check_probability
-from darkcontrol.agents.approx import resolve_device
-from darkcontrol.agents.base import Agent
+from darkcontrol._torch import resolve_device
+from darkcontrol._util import check_positive, check_probability, progress
+from darkcontrol.agents.base import Agent, EpisodeLog
 from darkcontrol.agents.policies import entropy
-from darkcontrol.agents.runner import EpisodeLog
 
 
 @dataclass
@@ -258,10 +258,8 @@ class _TraceCallback(BaseCallback):
         self._bar = None
 
     def _on_training_start(self) -> None:
-        if self._progress_total:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=self._progress_total, desc="sb3_dqn", unit="step", leave=False)
+        if self._progress_total:  # a bar updated by hand, one tick per environment step
+            self._bar = progress(None, desc="sb3_dqn", unit="step", total=self._progress_total)
 
     def _on_step(self) -> bool:
         agent, model = self.agent, self.model
@@ -305,6 +303,7 @@ class SB3DQNAgent(Agent):
     name = "sb3_dqn"
     Config = SB3DQNConfig
     nan_columns = ("spe", "salience")
+    supports_offline = True
     slow = True  # importing SB3 and torch alone takes seconds
 
     def __init__(self, n_states: int, n_actions: int, config: Any = None, **kw: Any) -> None:
@@ -384,7 +383,7 @@ class SB3DQNAgent(Agent):
 
     # -- Trace rows ----------------------------------------------------------------------------
     @torch.no_grad()
-    def _record_online(self, state, action, reward, next_state, terminated) -> None:
+    def _record_online(self, state, action, reward, next_state, terminated, fields=None) -> None:
         m = self.model
         q = float(m.q_net(self._obs([state]))[0, action].item())
         next_q = m.q_net_target(self._obs([next_state])).max(dim=1).values
@@ -406,9 +405,9 @@ class SB3DQNAgent(Agent):
         }
         if self.config.record_ids:
             row["experience_id"] = int(m.replay_buffer.n_added)  # the id it is about to get
-        self.recorder.online(**row)
+        self.recorder.online(fields, **row)
 
-    def _record_offline(self, source, data: ReplayBufferSamples, stats, ids) -> None:
+    def _record_offline(self, source, data: ReplayBufferSamples, stats, ids, fields=None) -> None:
         rpe = stats["target"] - stats["q"]
         row: dict[str, Any] = {
             "q": float(stats["q"].mean()),
@@ -429,12 +428,24 @@ class SB3DQNAgent(Agent):
         if self.config.record_ids and ids is not None:
             row["replay_ids"] = tuple(int(i) for i in ids)
         self.n_updates += 1  # one gradient step
-        self.recorder.offline(source, **row)
+        self.recorder.offline(source, fields, **row)
 
     # -- the Agent interface -------------------------------------------------------------------
-    def observe(self, state, action, reward, next_state, terminated, truncated=False):
+    def observe(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         """Online row, then SB3's _store_transition and _on_step for this transition."""
-        self._record_online(int(state), int(action), float(reward), int(next_state), terminated)
+        s, a, r, s2 = int(state), int(action), float(reward), int(next_state)
+        self._record_online(s, a, r, s2, terminated, fields)
         m = self.model
         m.replay_buffer.add(
             np.array([state]),
@@ -458,8 +469,24 @@ class SB3DQNAgent(Agent):
         m.train(gradient_steps=budget, batch_size=m.batch_size)
         return budget
 
-    def learn_offline(self, state, action, reward, next_state, terminated, source="replay"):
-        """One DQN gradient step on this transition alone (not stored in the buffer)."""
+    def learn_offline(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        *,
+        source: str = "replay",
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
+        """One DQN gradient step on this transition alone (not stored in the buffer). SB3's
+        DQN has one discount: a ``gamma`` other than its own raises ValueError."""
+        if gamma is not None and gamma != self.model.gamma:
+            raise ValueError(
+                f"{self.name} backs up with its DQN's gamma={self.model.gamma}; got gamma={gamma}"
+            )
         dev = self.device
         data = ReplayBufferSamples(
             observations=self._obs([state]),
@@ -470,7 +497,7 @@ class SB3DQNAgent(Agent):
         )
         self.model.policy.set_training_mode(True)
         stats = self.model.gradient_step(data)
-        self._record_offline(source, data, stats, None)
+        self._record_offline(source, data, stats, None, fields)
 
     # -- SB3's own loop ------------------------------------------------------------------------
     def _maybe_begin_episode(self) -> None:
@@ -506,7 +533,7 @@ class SB3DQNAgent(Agent):
         """Train with SB3's loop for ``total_timesteps`` more environment steps.
 
         Returns the episodes completed during this call; an episode cut by the end continues at
-        the next call. Clock as in :func:`darkcontrol.agents.runner.run_episodes`."""
+        the next call. Clock as in :func:`darkcontrol.simulate`."""
         if not self._has_env:
             raise RuntimeError("no environment attached: call set_env(env) or run(env, ...) first")
         if int(total_timesteps) < 1:

@@ -42,7 +42,9 @@ the replayed transition, q = Q(s, a), target = r + gamma max Q(s', .), the rpe, 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,8 +53,7 @@ from darkcontrol.agents.base import Agent, transition_fields
 from darkcontrol.agents.model import MODEL_MODES, WorldModel
 from darkcontrol.agents.policies import action_probs_list, sample_index
 from darkcontrol.agents.tabular import check_count
-
-POLICIES = ("epsilon_greedy", "softmax", "greedy")
+from darkcontrol.constants import POLICIES
 
 
 @dataclass
@@ -133,6 +134,7 @@ class SRTD(_SRAgent):
     name = "sr_td"
     Config = SRConfig
     nan_columns = ("salience",)
+    supports_offline = True
 
     def __init__(self, n_states, n_actions, config=None, **kw):
         super().__init__(n_states, n_actions, config, **kw)
@@ -153,13 +155,23 @@ class SRTD(_SRAgent):
         v = np.where(self.model.terminal, 0.0, self.V)
         return self.model.R_hat() + self.config.gamma * self.model.P_hat() @ v
 
-    def _td(self, state, action, reward, next_state, terminated) -> dict:
-        """The SR and reward-weight updates of one transition; returns its Trace values."""
+    def _td(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        gamma: float | None = None,
+    ) -> dict[str, Any]:
+        """The SR and reward-weight updates of one transition; returns its Trace values.
+        ``gamma`` (None: ``config.gamma``) discounts both the value target and the SR."""
         cfg, M, w, V = self.config, self.M, self.w, self.V
+        g = cfg.gamma if gamma is None else gamma
         q = self._q_row(state)[action]
         v2 = 0.0 if terminated else float(V[next_state])
-        y = reward + cfg.gamma * v2
-        target = cfg.gamma * M[next_state] if not terminated else np.zeros(self.n_states)
+        y = reward + g * v2
+        target = g * M[next_state] if not terminated else np.zeros(self.n_states)
         target[state] += 1.0
         dM = cfg.alpha * (target - M[state])
         M[state] += dM
@@ -180,16 +192,38 @@ class SRTD(_SRAgent):
             "update_norm": math.sqrt(float(dM @ dM) + dw * dw),
         }
 
-    def observe(self, state, action, reward, next_state, terminated, truncated=False):
+    def observe(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         stats = self.choice_stats(state, action)
         row = self._td(state, action, reward, next_state, terminated)
         spe = self.model.update(state, action, reward, next_state, terminated)
-        self.recorder.online(**row, spe=spe, **stats)
+        self.recorder.online(fields, **row, spe=spe, **stats)
 
-    def learn_offline(self, state, action, reward, next_state, terminated, source="replay"):
+    def learn_offline(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        *,
+        source: str = "replay",
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
         spe = self.model.spe(state, action, next_state)
-        row = self._td(state, action, reward, next_state, terminated)
-        self.recorder.offline(source, **row, spe=spe)
+        row = self._td(state, action, reward, next_state, terminated, gamma)
+        self.recorder.offline(source, fields, **row, spe=spe)
 
 
 class SRDyna(_SRAgent):
@@ -201,6 +235,7 @@ class SRDyna(_SRAgent):
     name = "sr_dyna"
     Config = SRDynaConfig
     nan_columns = ("spe", "salience")
+    supports_offline = True
 
     def __init__(self, n_states, n_actions, config=None, **kw):
         super().__init__(n_states, n_actions, config, **kw)
@@ -230,7 +265,18 @@ class SRDyna(_SRAgent):
         self.n_updates += 1
         return float(np.sqrt(dH @ dH))
 
-    def observe(self, state, action, reward, next_state, terminated, truncated=False):
+    def observe(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         stats = self.choice_stats(state, action)
         cfg, A = self.config, self.n_actions
         i = state * A + action
@@ -250,6 +296,7 @@ class SRDyna(_SRAgent):
         self.Qv += self.H[:, i] * dw
         self._store((state, action, reward, next_state, bool(terminated)))
         self.recorder.online(
+            fields,
             **transition_fields(
                 state, action, reward, next_state, terminated, q, y, math.sqrt(norm2 + dw * dw)
             ),
@@ -263,8 +310,18 @@ class SRDyna(_SRAgent):
             self.memory[self._slot] = transition
             self._slot = (self._slot + 1) % self.config.memory_size
 
-    def _replay(self, state, action, reward, next_state, terminated, source) -> None:
-        A, g = self.n_actions, self.config.gamma
+    def _replay(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        source: str,
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
+        A, g = self.n_actions, self.config.gamma if gamma is None else gamma
         i = state * A + action
         q = float(self.Qv[i])
         if terminated:
@@ -280,6 +337,7 @@ class SRDyna(_SRAgent):
         norm = self._sr_step(i, target)
         self.recorder.offline(
             source,
+            fields,
             **transition_fields(state, action, reward, next_state, terminated, q, y, norm),
         )
 
@@ -292,5 +350,16 @@ class SRDyna(_SRAgent):
             self._replay(*memory[int(u * n)], "replay")
         return budget
 
-    def learn_offline(self, state, action, reward, next_state, terminated, source="replay"):
-        self._replay(state, action, reward, next_state, terminated, source)
+    def learn_offline(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        *,
+        source: str = "replay",
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._replay(state, action, reward, next_state, terminated, source, gamma, fields)

@@ -18,36 +18,29 @@ caller (the DMN model) feeds transitions through :meth:`QLearning.learn_offline`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from numbers import Real
+from typing import Any
 
 import numpy as np
 
-from darkcontrol._util import check_positive, check_probability
 from darkcontrol.agents.base import Agent, transition_fields
 from darkcontrol.agents.policies import action_probs_list, sample_index
+from darkcontrol.hyperparams import TDParams
 
 
 @dataclass
-class TDConfig:
-    """Hyper-parameters of the tabular TD learners."""
-
-    alpha: float = 0.1  #: learning rate, in (0, 1]
-    gamma: float = 0.95  #: discount factor (the agent's horizon), in [0, 1]
-    policy: str = "epsilon_greedy"  #: "epsilon_greedy" | "softmax" | "greedy"
-    epsilon: float = 0.1  #: exploration rate of epsilon-greedy
-    beta: float = 5.0  #: inverse temperature of softmax
-    q_init: float = 0.0  #: initial action value
+class TDConfig(TDParams):
+    """Hyper-parameters of the tabular TD learners: the TD block
+    (:class:`darkcontrol.hyperparams.TDParams`), one number per field."""
 
     def __post_init__(self) -> None:
-        check_probability("alpha", self.alpha)
-        check_positive("alpha", self.alpha)
-        check_probability("gamma", self.gamma)
-        check_probability("epsilon", self.epsilon)
-        check_positive("beta", self.beta, strict=False)
-        if self.policy not in ("epsilon_greedy", "softmax", "greedy"):
-            raise ValueError(
-                f"policy must be 'epsilon_greedy', 'softmax' or 'greedy', got {self.policy!r}"
-            )
+        for f in fields(TDParams):
+            value = getattr(self, f.name)
+            if f.name != "policy" and (isinstance(value, bool) or not isinstance(value, Real)):
+                raise TypeError(f"{f.name} must be a number, got {value!r}")
+        super().__post_init__()
 
 
 def check_count(name: str, value, minimum: int = 0) -> None:
@@ -66,8 +59,9 @@ class QLearning(Agent):
     name = "q_learning"
     Config = TDConfig
     nan_columns = ("spe", "salience")
+    supports_offline = True
 
-    def __init__(self, n_states, n_actions, config=None, **kw):
+    def __init__(self, n_states: int, n_actions: int, config: Any = None, **kw: Any) -> None:
         super().__init__(n_states, n_actions, config, **kw)
         self.Q = np.full((self.n_states, self.n_actions), self.config.q_init, dtype=np.float64)
 
@@ -92,22 +86,56 @@ class QLearning(Agent):
         """The value of s' in the target; Q-learning takes the max."""
         return max(self.Q[next_state].tolist())
 
-    def backup(self, state, action, reward, next_state, terminated) -> dict:
-        """Q(s, a) += alpha (y - Q(s, a)); returns the Trace values of the step."""
+    def backup(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        gamma: float | None = None,
+    ) -> dict[str, Any]:
+        """Q(s, a) += alpha (y - Q(s, a)); returns the Trace values of the step. ``gamma``:
+        the discount of this backup (None: ``config.gamma``)."""
         q = float(self.Q[state, action])
-        y = reward if terminated else reward + self.config.gamma * self.bootstrap(next_state)
+        g = self.config.gamma if gamma is None else gamma
+        y = reward if terminated else reward + g * self.bootstrap(next_state)
         delta = y - q
         step = self.config.alpha * delta
         self.Q[state, action] = q + step
         self.n_updates += 1
         return transition_fields(state, action, reward, next_state, terminated, q, y, abs(step))
 
-    def observe(self, state, action, reward, next_state, terminated, truncated=False):
+    def observe(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         stats = self.choice_stats(state, action)
-        self.recorder.online(**self.backup(state, action, reward, next_state, terminated), **stats)
+        row = self.backup(state, action, reward, next_state, terminated)
+        self.recorder.online(fields, **row, **stats)
 
-    def learn_offline(self, state, action, reward, next_state, terminated, source="replay"):
-        self.recorder.offline(source, **self.backup(state, action, reward, next_state, terminated))
+    def learn_offline(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        *,
+        source: str = "replay",
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
+        row = self.backup(state, action, reward, next_state, terminated, gamma)
+        self.recorder.offline(source, fields, **row)
 
 
 class ExpectedSarsa(QLearning):
@@ -133,7 +161,7 @@ class Sarsa(QLearning):
 
     name = "sarsa"
 
-    def __init__(self, n_states, n_actions, config=None, **kw):
+    def __init__(self, n_states: int, n_actions: int, config: Any = None, **kw: Any) -> None:
         super().__init__(n_states, n_actions, config, **kw)
         self._pending: tuple | None = None
 
@@ -146,28 +174,39 @@ class Sarsa(QLearning):
     def act(self, state: int) -> int:
         action = super().act(state)
         if self._pending is not None:
-            s, a, r, s2, stats, time = self._pending
+            s, a, r, s2, stats, time, fields = self._pending
             self._pending = None
-            self._update(s, a, r, s2, False, stats, float(self.Q[state, action]), time)
+            self._update(s, a, r, s2, False, stats, float(self.Q[state, action]), time, fields)
         return action
 
-    def observe(self, state, action, reward, next_state, terminated, truncated=False):
+    def observe(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         stats = self.choice_stats(state, action)
+        t = self.recorder.time
         if terminated or truncated:
             boot = 0.0 if terminated else self.bootstrap(next_state)
-            self._update(
-                state, action, reward, next_state, terminated, stats, boot, self.recorder.time
-            )
+            self._update(state, action, reward, next_state, terminated, stats, boot, t, fields)
         else:
-            self._pending = (state, action, reward, next_state, stats, self.recorder.time)
+            self._pending = (state, action, reward, next_state, stats, t, fields)
 
-    def _update(self, s, a, r, s2, terminated, stats, boot, time):
+    def _update(self, s, a, r, s2, terminated, stats, boot, time, fields=None):
         q = float(self.Q[s, a])
         y = r + (0.0 if terminated else self.config.gamma * boot)
         delta = y - q
         self.Q[s, a] = q + self.config.alpha * delta
         self.n_updates += 1
         self.recorder.online(
+            fields,
             time=time,
             **transition_fields(s, a, r, s2, terminated, q, y, abs(self.config.alpha * delta)),
             **stats,

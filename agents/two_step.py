@@ -38,29 +38,26 @@ Q_MF. ``salience`` is NaN. Extra columns: ``stage`` (1 | 2), ``common`` (the tri
 type under the agent's T), ``q_mb`` and ``q_net`` (stage 1: Q_MB(0, a1), Q_net(0, a1) before the
 update; NaN at stage 2).
 
-Analysis of behaviour (Daw et al. 2011, Fig. 2): :func:`two_step_trials` extracts one row per
-trial from a Trace, :func:`stay_probabilities` tabulates P(repeat the stage-1 choice) by the
-previous trial's reward x transition type, :func:`stay_regression` fits the logistic regression
-stay ~ 1 + reward + transition + reward x transition (+-1 coding) by maximum likelihood with
-Hessian-based or participant-clustered standard errors. Model-free choice shows a main effect of
-reward; model-based choice a reward x transition interaction.
+Analysis of behaviour (Daw et al. 2011, Fig. 2) lives in :mod:`darkcontrol.analysis`
+(``two_step_trials``, ``stay_probabilities``, ``stay_regression``): model-free choice shows a
+main effect of reward, model-based choice a reward x transition interaction.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from darkcontrol._util import check_positive, check_probability
 from darkcontrol.agents.base import Agent, transition_fields
 from darkcontrol.agents.policies import softmax_probs
+from darkcontrol.envs.two_step import END, STAGE1, STAGE2_A, STAGE2_B
 
-STAGE1, END = 0, 3
-STAGE2 = (1, 2)
+STAGE2 = (STAGE2_A, STAGE2_B)  #: the two second-stage states
 
 
 @dataclass
@@ -109,6 +106,7 @@ class TwoStepHybrid(Agent):
     name = "two_step_hybrid"
     Config = TwoStepConfig
     nan_columns = ("salience",)
+    supports_offline = True
     default_env = "darkcontrol/TwoStep-v0"
 
     def __init__(self, n_states, n_actions, config=None, **kw):
@@ -180,7 +178,18 @@ class TwoStepHybrid(Agent):
         return action
 
     # -- learning ----------------------------------------------------------------------------
-    def observe(self, state, action, reward, next_state, terminated, truncated=False):
+    def observe(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
         s, a, r, s2 = int(state), int(action), float(reward), int(next_state)
         stats = self.choice_stats(s, a)
         if s == STAGE1:
@@ -197,6 +206,7 @@ class TwoStepHybrid(Agent):
                 "stats": stats,
                 "q_mb": float(self.q_mb()[a]),
                 "q_net": float(self.q_net()[a]),
+                "fields": fields,
             }
             if terminated or truncated:  # no stage-2 choice will come: expected SARSA target
                 probs = softmax_probs(self.Q_mf[s2], self.config.beta2)
@@ -218,6 +228,7 @@ class TwoStepHybrid(Agent):
             sq += step1 * step1
         self.n_updates += 1
         self.recorder.online(
+            fields,
             state=s,
             action=a,
             reward=r,
@@ -250,6 +261,7 @@ class TwoStepHybrid(Agent):
         self.Q_mf[STAGE1, a] = q + step
         self.n_updates += 1
         self.recorder.online(
+            p["fields"],
             time=p["time"],
             state=STAGE1,
             action=a,
@@ -268,7 +280,18 @@ class TwoStepHybrid(Agent):
             **p["stats"],
         )
 
-    def learn_offline(self, state, action, reward, next_state, terminated, source="replay"):
+    def learn_offline(
+        self,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        terminated: bool,
+        *,
+        source: str = "replay",
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
         """A one-step model-free backup of a transition fed from outside (no eligibility):
         stage 2 towards r, stage 1 towards sum_a' pi(a'|s2) Q_MF(s2, a')."""
         s, a, r, s2 = int(state), int(action), float(reward), int(next_state)
@@ -279,233 +302,13 @@ class TwoStepHybrid(Agent):
         if terminated or s2 == END:
             y = r
         else:
-            y = r + float(softmax_probs(self.Q_mf[s2], cfg.beta2) @ self.Q_mf[s2])
+            g = 1.0 if gamma is None else gamma  # the task's own backups are undiscounted
+            y = r + g * float(softmax_probs(self.Q_mf[s2], cfg.beta2) @ self.Q_mf[s2])
         step = (cfg.alpha1 if s == STAGE1 else cfg.alpha2) * (y - q)
         self.Q_mf[s, a] = q + step
         self.n_updates += 1
         self.recorder.offline(
             source,
+            fields,
             **transition_fields(s, a, r, s2, terminated, q, y, abs(step)),
         )
-
-
-# -- simulation ------------------------------------------------------------------------------
-def simulate_participants(
-    params: dict[str, Any] | None = None,
-    n_participants: int = 20,
-    n_trials: int = 200,
-    seed: int = 0,
-    *,
-    env_params: dict[str, Any] | None = None,
-    progress: bool = False,
-) -> pd.DataFrame:
-    """Simulate ``n_participants`` agents, ``n_trials`` trials each, on the two-step task.
-
-    Participant k uses seed ``seed + k`` for both its agent and its task. ``params`` are
-    :class:`TwoStepConfig` fields (e.g. ``PRESETS["model_based"]``). Returns
-    :func:`two_step_trials` of the pooled Trace (participant = run)."""
-    from darkcontrol.agents.runner import run_episodes
-    from darkcontrol.envs.two_step import TwoStep
-    from darkcontrol.trace import TraceRecorder
-
-    if n_participants < 1 or n_trials < 2:
-        raise ValueError(
-            f"need n_participants >= 1 and n_trials >= 2, got {n_participants}, {n_trials}"
-        )
-    frames = []
-    runs = range(n_participants)
-    if progress:
-        from tqdm.auto import tqdm
-
-        runs = tqdm(runs, desc="participants", unit="run", leave=False)
-    for k in runs:
-        rec = TraceRecorder(run=k, mode="full")
-        agent = TwoStepHybrid(4, 2, dict(params or {}), seed=seed + k, recorder=rec)
-        env = TwoStep(**(env_params or {}))
-        run_episodes(agent, env, n_trials, seed=seed + k)
-        frames.append(two_step_trials(rec.to_frame()))
-    return pd.concat(frames, ignore_index=True)
-
-
-# -- analysis --------------------------------------------------------------------------------
-TRIAL_COLUMNS = ("participant", "trial", "choice1", "state2", "choice2", "reward", "common")
-
-
-def two_step_trials(trace: pd.DataFrame, common_prob: float = 0.7) -> pd.DataFrame:
-    """One row per trial of a two-step Trace: participant (``run``), trial (``episode``),
-    choice1, state2, choice2, reward, common.
-
-    ``common`` comes from the Trace's ``common`` column when there is one, else from the task's
-    layout (action a commonly leads to state a + 1 when ``common_prob`` > 0.5). A trial without
-    both a stage-1 and a stage-2 online row raises ValueError."""
-    need = {"run", "episode", "phase", "state", "action", "next_state", "reward"}
-    missing = need - set(trace.columns)
-    if missing:
-        raise ValueError(f"the Trace lacks columns {sorted(missing)}")
-    on = trace[trace["phase"] == "online"]
-    st = on["state"].astype("float64")
-    s1 = on[st == STAGE1]
-    s2 = on[st.isin(STAGE2)]
-    keys = ["run", "episode"]
-    if s1.duplicated(keys).any() or s2.duplicated(keys).any():
-        raise ValueError("a trial (run, episode) has more than one row for the same stage")
-    a = pd.DataFrame(
-        {
-            "participant": s1["run"].to_numpy(np.int64),
-            "trial": s1["episode"].to_numpy(np.int64),
-            "choice1": s1["action"].to_numpy(np.int64),
-            "state2": s1["next_state"].to_numpy(np.int64),
-        }
-    )
-    b = pd.DataFrame(
-        {
-            "participant": s2["run"].to_numpy(np.int64),
-            "trial": s2["episode"].to_numpy(np.int64),
-            "choice2": s2["action"].to_numpy(np.int64),
-            "reward": s2["reward"].to_numpy(np.float64),
-            "_state": s2["state"].to_numpy(np.int64),
-        }
-    )
-    if "common" in trace.columns:
-        a["common"] = s1["common"].to_numpy()
-    trials = a.merge(b, on=["participant", "trial"], how="outer", indicator=True)
-    bad = trials[trials["_merge"] != "both"]
-    if len(bad):
-        first = bad.iloc[0]
-        raise ValueError(
-            f"{len(bad)} trial(s) lack a stage-1 or a stage-2 row (first: participant "
-            f"{first['participant']}, trial {first['trial']}); pass complete trials"
-        )
-    if (trials["_state"] != trials["state2"]).any():
-        raise ValueError("stage-2 rows do not start where the stage-1 rows ended")
-    if "common" not in trials:
-        if common_prob == 0.5:
-            raise ValueError(
-                "with common_prob = 0.5 no transition is common; pass a 'common' column"
-            )
-        expected = trials["choice1"] + 1 if common_prob > 0.5 else 2 - trials["choice1"]
-        trials["common"] = trials["state2"] == expected
-    trials["common"] = trials["common"].astype(bool)
-    out = trials.sort_values(["participant", "trial"], kind="stable").reset_index(drop=True)
-    return out[list(TRIAL_COLUMNS)]
-
-
-def stay_data(trials: pd.DataFrame) -> pd.DataFrame:
-    """Per trial t >= 1 of each participant: ``stay`` (choice1 repeated), ``prev_reward`` (bool,
-    reward > 0 on trial t-1), ``prev_common`` (trial t-1's transition was common)."""
-    missing = {"participant", "trial", "choice1", "reward", "common"} - set(trials.columns)
-    if missing:
-        raise ValueError(f"trials lack columns {sorted(missing)} (see two_step_trials)")
-    t = trials.sort_values(["participant", "trial"], kind="stable")
-    g = t.groupby("participant", sort=False)
-    prev_trial = g["trial"].shift(1)
-    keep = prev_trial.notna()
-    if (t.loc[keep, "trial"] - prev_trial[keep] != 1).any():
-        raise ValueError("trials of a participant must be consecutive (trial t-1 before t)")
-    return pd.DataFrame(
-        {
-            "participant": t["participant"][keep].to_numpy(),
-            "trial": t["trial"][keep].to_numpy(),
-            "stay": (t["choice1"] == g["choice1"].shift(1))[keep].to_numpy(bool),
-            "prev_reward": (g["reward"].shift(1)[keep] > 0).to_numpy(bool),
-            "prev_common": g["common"].shift(1)[keep].astype(bool).to_numpy(),
-        }
-    )
-
-
-def stay_probabilities(trials: pd.DataFrame) -> pd.DataFrame:
-    """P(stay) by previous reward x previous transition (Daw et al. 2011, Fig. 2).
-
-    Index (prev_reward in {"rewarded", "unrewarded"}, prev_transition in {"common", "rare"});
-    columns ``mean`` (mean over participants of their stay probability), ``sem`` (standard
-    error over participants; NaN with one), ``n_participants``, ``n_trials``."""
-    d = stay_data(trials)
-    d["prev_reward"] = np.where(d["prev_reward"], "rewarded", "unrewarded")
-    d["prev_transition"] = np.where(d["prev_common"], "common", "rare")
-    per = d.groupby(["participant", "prev_reward", "prev_transition"])["stay"].agg(["mean", "size"])
-    per = per.reset_index()
-    out = per.groupby(["prev_reward", "prev_transition"]).agg(
-        mean=("mean", "mean"),
-        sem=("mean", lambda x: x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.nan),
-        n_participants=("mean", "size"),
-        n_trials=("size", "sum"),
-    )
-    return out
-
-
-REGRESSION_TERMS = ("intercept", "reward", "transition", "reward_x_transition")
-
-
-def stay_regression(trials: pd.DataFrame, se: str = "cluster") -> pd.DataFrame:
-    """Logistic regression of stay on the previous trial's reward and transition type.
-
-    logit P(stay) = b0 + b1 r + b2 t + b3 r t, with r = +1 rewarded / -1 not, t = +1 common /
-    -1 rare (Daw et al. 2011): b1 is the model-free signature (reward main effect), b3 the
-    model-based one (reward x transition interaction). Fitted by Newton-Raphson maximum
-    likelihood on the pooled trials. ``se="model"``: SE from the inverse Hessian (Fisher
-    information); ``"cluster"``: sandwich SE clustered by participant (trials of a participant
-    are not independent), with the G / (G - 1) small-sample factor.
-
-    Returns a frame indexed by term (:data:`REGRESSION_TERMS`) with ``coef, se, z, p,
-    ci_low, ci_high`` (Wald, 95 %)."""
-    from scipy import stats
-
-    if se not in ("model", "cluster"):
-        raise ValueError(f"se must be 'model' or 'cluster', got {se!r}")
-    d = stay_data(trials)
-    r = np.where(d["prev_reward"], 1.0, -1.0)
-    t = np.where(d["prev_common"], 1.0, -1.0)
-    X = np.column_stack([np.ones_like(r), r, t, r * t])
-    y = d["stay"].to_numpy(np.float64)
-    beta, H = _logistic_fit(X, y)
-    cov = np.linalg.inv(H)
-    if se == "cluster":
-        groups = d["participant"].to_numpy()
-        labels, idx = np.unique(groups, return_inverse=True)
-        G = len(labels)
-        if G < 2:
-            raise ValueError("se='cluster' needs at least 2 participants; use se='model'")
-        p = _sigmoid(X @ beta)
-        scores = np.zeros((G, X.shape[1]))
-        np.add.at(scores, idx, X * (y - p)[:, None])
-        cov = cov @ (scores.T @ scores) @ cov * (G / (G - 1))
-    sd = np.sqrt(np.diag(cov))
-    z = beta / sd
-    return pd.DataFrame(
-        {
-            "coef": beta,
-            "se": sd,
-            "z": z,
-            "p": 2.0 * stats.norm.sf(np.abs(z)),
-            "ci_low": beta - 1.959963984540054 * sd,
-            "ci_high": beta + 1.959963984540054 * sd,
-        },
-        index=pd.Index(REGRESSION_TERMS, name="term"),
-    )
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1 / (1 + exp(-x)), without overflow
-
-
-def _logistic_fit(X: np.ndarray, y: np.ndarray, max_iter: int = 100, tol: float = 1e-10):
-    """Maximum-likelihood logistic regression by Newton-Raphson; returns (beta, Hessian of the
-    negative log-likelihood at beta). Raises ValueError on (quasi-)separation."""
-    if len(y) <= X.shape[1]:
-        raise ValueError(f"need more than {X.shape[1]} trials for the regression, got {len(y)}")
-    beta = np.zeros(X.shape[1])
-    for _ in range(max_iter):
-        p = _sigmoid(X @ beta)
-        H = (X * (p * (1.0 - p))[:, None]).T @ X
-        g = X.T @ (y - p)
-        step = np.linalg.solve(H, g)
-        beta = beta + step
-        if np.abs(beta).max() > 30.0:
-            raise ValueError(
-                "the logistic regression diverges (separation: some reward x transition cell is "
-                "all stay or all switch); simulate more trials or participants"
-            )
-        if np.abs(step).max() < tol:
-            p = _sigmoid(X @ beta)
-            return beta, (X * (p * (1.0 - p))[:, None]).T @ X
-    raise ValueError(f"the logistic regression did not converge in {max_iter} Newton steps")

@@ -14,7 +14,12 @@ Subpackages (import them explicitly; this module stays light):
 - ``darkcontrol.neuro``    Trace -> regressors -> nilearn GLMs; fitting agents to behaviour
 - ``darkcontrol.trace``    the Trace schema shared by all of them
 - ``darkcontrol.regions``  the paper's map from agent quantities to DMN nodes
+- ``darkcontrol.clock``    the experiment's clock: Clock, Block, Schedule
+
+The one way to run any agent is :func:`darkcontrol.simulate` (imported on first use).
 """
+
+from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
@@ -29,4 +34,13 @@ CITATION = (
     "https://doi.org/10.1002/hbm.25019"
 )
 
-__all__ = ["__version__", "CITATION"]
+__all__ = ["CITATION", "__version__", "simulate"]
+
+
+def __getattr__(name: str):
+    # lazy: ``import darkcontrol`` stays light; the runner imports the agents and gymnasium
+    if name == "simulate":
+        from darkcontrol.simulation import simulate
+
+        return simulate
+    raise AttributeError(f"module 'darkcontrol' has no attribute {name!r}")

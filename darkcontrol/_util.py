@@ -1,4 +1,5 @@
-"""Small helpers shared by every layer: seeding, atomic writes, config parsing."""
+"""Small helpers shared by every layer: seeding, atomic writes, config parsing, progress bars
+and the validation of arguments (the package's one validation module)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+
+def progress(
+    iterable: Iterable[Any] | None,
+    *,
+    enabled: bool = True,
+    desc: str | None = None,
+    unit: str = "it",
+    leave: bool = False,
+    total: int | None = None,
+) -> Iterable[Any]:
+    """``iterable`` wrapped in a tqdm progress bar when ``enabled``, else unchanged (with
+    ``iterable=None`` and a ``total``, a bar to ``update()`` by hand)."""
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm  # deferred: tqdm is imported only when a bar is shown
+
+    return tqdm(iterable, desc=desc, unit=unit, leave=leave, total=total)
 
 
 def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
@@ -89,6 +108,13 @@ def build_config(cls: type, overrides: Mapping[str, Any] | None = None, **kwargs
     return cls(**values)
 
 
+def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> None:
+    """``value`` must be one of ``allowed``; the message names both."""
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
 def check_probability(name: str, value: float) -> None:
     if not (0.0 <= float(value) <= 1.0):
         raise ValueError(f"{name} must be in [0, 1], got {value!r}")
@@ -98,3 +124,61 @@ def check_positive(name: str, value: float, strict: bool = True) -> None:
     ok = float(value) > 0 if strict else float(value) >= 0
     if not ok:
         raise ValueError(f"{name} must be {'> 0' if strict else '>= 0'}, got {value!r}")
+
+
+# -- validation of numeric fields: scalars or one value per agent (batched configs) ---------
+def as_array(name: str, value: Any, *, integer: bool = False) -> np.ndarray:
+    """A field as a 0-d or 1-d float64 (or int64) array; rejects bools, strings, NaN."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor (no torch import)
+        value = value.detach().cpu().numpy()
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, str):
+        raise TypeError(f"{name} must be a number or a sequence of numbers, got {value!r}")
+    arr = np.asarray(value)
+    if arr.dtype == bool or arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be numeric, got {arr.dtype} ({value!r:.80})")
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or 1-d (one value per agent), got {arr.shape}")
+    if integer:
+        if arr.dtype.kind == "f":
+            if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+                raise TypeError(f"{name} must hold integers, got {value!r:.80}")
+        return arr.astype(np.int64)
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {value!r:.80}")
+    return arr
+
+
+def _num(x: float | None, none: str) -> str:
+    """A bound or value as a user would write it: 0, 1, 0.5 (never 0.0 or np.float64(1))."""
+    if x is None:
+        return none
+    x = float(x)
+    return str(int(x)) if x.is_integer() else repr(x)
+
+
+def check_range(
+    name: str,
+    value: Any,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    integer: bool = False,
+) -> np.ndarray:
+    """Validate every entry of a field against [lo, hi] (open ends optional)."""
+    arr = as_array(name, value, integer=integer)
+    bad = np.zeros(arr.shape, dtype=bool)
+    if lo is not None:
+        bad |= (arr <= lo) if lo_open else (arr < lo)
+    if hi is not None:
+        bad |= (arr >= hi) if hi_open else (arr > hi)
+    if bad.any():
+        first = arr[bad].ravel()[0].item()  # a Python number: no numpy repr in the message
+        left = "(" if lo_open else "["
+        right = ")" if hi_open else "]"
+        allowed = f"{left}{_num(lo, '-inf')}, {_num(hi, 'inf')}{right}"
+        which = f" ({int(bad.sum())} of {arr.size} agents)" if arr.ndim else ""
+        raise ValueError(f"{name} must be in {allowed}, got {_num(first, '')}{which}")
+    return arr

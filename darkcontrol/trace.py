@@ -43,8 +43,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from darkcontrol.constants import OFFLINE_SOURCES
+
 PHASES = ("online", "offline")
-SOURCES = ("env", "replay", "model", "recombined")
+SOURCES = ("env", *OFFLINE_SOURCES)
 INT_COLUMNS = ("run", "episode", "step")
 STATE_COLUMNS = ("state", "action", "next_state")
 FLOAT_COLUMNS = (
@@ -103,7 +105,8 @@ class TraceRecorder:
         self.mode = mode
         self.time = 0.0
         self.offline_dt = 0.0  # seconds the clock advances per offline step (set by a Schedule)
-        # values a wrapper (e.g. the DMN sentinel) adds to every row the agent leaves empty
+        # constant values of the whole recording (e.g. a participant id) for every row the
+        # agent leaves empty; per-row values of a wrapper go through ``fields=`` instead
         self.context: dict[str, Any] = {}
         self.episode = 0
         self.step = 0
@@ -128,9 +131,14 @@ class TraceRecorder:
         self.step = 0
 
     # -- rows --------------------------------------------------------------------------------
-    def online(self, **values: Any) -> None:
-        """Record one online (acting in the world) step; advances ``step`` afterwards."""
+    def online(self, fields: Mapping[str, Any] | None = None, **values: Any) -> None:
+        """Record one online (acting in the world) step; advances ``step`` afterwards.
+
+        ``fields``: values a wrapper computed for the row (e.g. the DMN's ``spe``); the
+        agent's own ``values`` win where they are not None."""
         self._flush_burst()
+        if fields:
+            values = _merge(fields, values)
         values.setdefault("source", "env")
         if self.mode == "online":
             values.setdefault("n_offline", self._n_offline)
@@ -138,10 +146,15 @@ class TraceRecorder:
         self._append("online", values)
         self.step += 1
 
-    def offline(self, source: str = "replay", **values: Any) -> None:
-        """Record one offline (replayed / simulated / recombined) step."""
+    def offline(
+        self, source: str = "replay", fields: Mapping[str, Any] | None = None, **values: Any
+    ) -> None:
+        """Record one offline (replayed / simulated / recombined) step (``fields`` as in
+        :meth:`online`)."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+        if fields:
+            values = _merge(fields, values)
         self._offline(source, values)
         self.time += self.offline_dt
 
@@ -173,7 +186,7 @@ class TraceRecorder:
 
     def _append(self, phase: str, values: Mapping[str, Any], time: float | None = None) -> None:
         if self.context:
-            values = {**self.context, **{k: v for k, v in values.items() if v is not None}}
+            values = _merge(self.context, values)
         unknown_core = {"run", "episode", "step", "phase"} & set(values)
         if unknown_core:
             raise ValueError(f"{sorted(unknown_core)} are set by the recorder, not by agents")
@@ -207,6 +220,10 @@ class TraceRecorder:
         for key, lst in self._extra.items():
             data[key] = _extra_column(lst)
         return pd.DataFrame(data)
+
+
+def _merge(fields: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    return {**fields, **{k: v for k, v in values.items() if v is not None}}
 
 
 def _is_number(val: Any) -> bool:

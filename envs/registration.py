@@ -37,6 +37,7 @@ _SPECS: dict[str, tuple[str, dict, int | None]] = {
     ),
     "darkcontrol/TMaze-v0": (f"{_E}.mazes:TMaze", {}, MAZE_STEPS),
     "darkcontrol/FourRooms-v0": (f"{_E}.mazes:FourRooms", {}, MAZE_STEPS),
+    "darkcontrol/OpenMaze-v0": (f"{_E}.open_maze:OpenMaze", {"reward_sd": 0.1}, MAZE_STEPS),
     # graphs
     "darkcontrol/CommunityGraph-v0": (f"{_E}.graph:CommunityGraph", {}, 100),
     "darkcontrol/RingGraph-v0": (f"{_E}.graph:RingGraph", {"n": 10}, GRAPH_STEPS),

@@ -288,7 +288,7 @@ def atlas_from_labels(labels_img, names: Sequence[str] | Mapping[int, str], targ
     data = np.asarray(img.dataobj)
     if data.ndim != 3:
         raise ValueError(f"a label image is 3D, got shape {data.shape}")
-    values = sorted(set(np.unique(data).astype(int)) - {0})
+    values = sorted(int(v) for v in set(np.unique(data).astype(int)) - {0})
     if isinstance(names, Mapping):
         mapping = {int(k): str(v) for k, v in names.items()}
     else:
@@ -296,6 +296,13 @@ def atlas_from_labels(labels_img, names: Sequence[str] | Mapping[int, str], targ
     missing = sorted(set(mapping) - set(values))
     if missing:
         raise ValueError(f"label values {missing} ({[mapping[m] for m in missing]}) not in image")
+    unnamed = sorted(set(values) - set(mapping))
+    if unnamed:
+        raise ValueError(
+            f"the label image has labels {values} but {len(mapping)} name(s) were given "
+            f"({list(mapping.values())}); labels {unnamed[:10]} have no name: give one name "
+            "per label (label k -> k-th name)"
+        )
     if tuple(img.shape[:3]) != shape or not np.allclose(img.affine, affine, atol=1e-3):
         warnings.warn(
             f"label image {img.shape[:3]} differs from the target grid {shape}; resampling "

@@ -217,7 +217,8 @@ def make_design(
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     task: list[str] = []
     if ev is not None:
-        task = [c for c in dm.columns if _base_name(c) in set(ev["trial_type"])]
+        types = set(ev["trial_type"].unique())  # once, not per column
+        task = [c for c in dm.columns if _base_name(c) in types]
         dead = [c for c in task if np.allclose(dm[c].to_numpy(), 0.0)]
         if dead:
             raise ValueError(f"task columns {dead} are all zeros over the scan window")
@@ -266,6 +267,16 @@ def check_rank(design: pd.DataFrame, tol: float = 1e-6) -> None:
     zero = [c for c, n in zip(design.columns, norms) if n == 0]
     if zero:
         raise ValueError(f"design columns {zero} are all zeros")
+    flat = [
+        c
+        for c, col in zip(design.columns, X.T)
+        if c != "constant" and np.ptp(col) <= 1e-12 * max(1.0, float(np.abs(col).max()))
+    ]
+    if flat and "constant" in design.columns:
+        raise ValueError(
+            f"design columns {flat} are constant: collinear with the intercept, they carry no "
+            "information (a confound that never changes?); drop them"
+        )
     Xn = X / norms
     s = np.linalg.svd(Xn, compute_uv=False)
     if s.min() > tol * s.max():
@@ -315,10 +326,10 @@ def load_confounds(
     if isinstance(source, pd.DataFrame):
         df, label = source.reset_index(drop=True), "confounds"
     else:
+        from darkcontrol.neuro.events import read_tsv
+
         path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(f"no confounds file at {path}")
-        df, label = pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=False), str(path)
+        df, label = read_tsv(path, "confounds file"), str(path)
     cols = _strategy_columns(strategy)
     missing = [c for c in cols if c not in df.columns]
     if missing:
@@ -359,7 +370,8 @@ def check_confounds(
             rows = np.flatnonzero(bad[:, j])
             problems.append(f"column {confounds.columns[j]!r} rows {rows[:10].tolist()}")
         hint = (
-            "; fMRIPrep leaves the first row of derivatives n/a: pass nan='fill_first_row'"
+            "; fMRIPrep leaves the first row of derivatives n/a: pass nan='fill_first_row' "
+            "(command line: --confound-nan fill_first_row)"
             if all(np.flatnonzero(bad.any(axis=1)) == 0)
             else ""
         )

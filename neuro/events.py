@@ -45,6 +45,7 @@ EVENT_COLUMNS = ("onset", "duration", "trial_type", "modulation")
 NAN_POLICIES = ("error", "drop")
 COLLISION_POLICIES = ("error", "sum", "mean")
 NAME_POLICIES = ("error", "sanitize")
+LABELS = ("node", "quantity")
 EXTRA_POLICIES = ("error", "drop")
 ONSET_NAMES = {"online": "trial", "offline": "offline"}  # unmodulated onset regressors per phase
 # names nilearn gives to drift and constant columns: a trial_type must not shadow them
@@ -84,6 +85,11 @@ class EventsConfig:
     collisions: str = "error"
     # trial_type names that are not Python identifiers: "error" | "sanitize" (mapping reported)
     names: str = "error"
+    # how a RegionMap node's regressor is named: "node" (vmPFC, rTPJ, ...) or "quantity", the
+    # Trace quantity it carries (q, abs_rpe, reward, n_offline, ...; see quantity_name), so an
+    # effect found elsewhere in the brain is not read as a finding about that node; the node
+    # stays in the sidecar ("node")
+    label: str = "node"
 
     def __post_init__(self) -> None:
         if isinstance(self.quantities, str):
@@ -111,6 +117,7 @@ class EventsConfig:
         _check_choice("nan", self.nan, NAN_POLICIES)
         _check_choice("collisions", self.collisions, COLLISION_POLICIES)
         _check_choice("names", self.names, NAME_POLICIES)
+        _check_choice("label", self.label, LABELS)
         if self.orthogonalize and not self.center:
             raise ValueError("orthogonalize=True needs center=True (SPM's serial scheme)")
 
@@ -282,12 +289,32 @@ class _Source:
     extra: dict = field(default_factory=dict)
 
 
-def _resolve(quantity: str, trace: pd.DataFrame, region_map: RegionMap | None) -> _Source:
+def quantity_name(sig: NodeSignal) -> str:
+    """The regressor name of a node's quantity: ``q``, ``abs_rpe``, ``rpe_squared``, and
+    ``n_offline`` for a count of (offline) steps."""
+    if sig.transform == "count":
+        return "n_" + "_".join(sig.phases)
+    if sig.transform == "abs":
+        return f"abs_{sig.column}"
+    if sig.transform == "square":
+        return f"{sig.column}_squared"
+    return sig.column
+
+
+def _resolve(
+    quantity: str, trace: pd.DataFrame, region_map: RegionMap | None, label: str = "node"
+) -> _Source:
     if region_map is not None and quantity in region_map.nodes:
         sig: NodeSignal = region_map[quantity]
         what = "count of steps" if sig.transform == "count" else f"{sig.transform}({sig.column})"
+        name = quantity_name(sig) if label == "quantity" else quantity
         return _Source(
-            quantity, sig.column, sig.transform, tuple(sig.phases), f"node {quantity}: {what}"
+            name,
+            sig.column,
+            sig.transform,
+            tuple(sig.phases),
+            f"node {quantity}: {what}",
+            {"node": quantity},
         )
     if quantity in trace.columns and quantity not in ("phase", "source", "time"):
         if not pd.api.types.is_numeric_dtype(trace[quantity]) or pd.api.types.is_bool_dtype(
@@ -343,7 +370,7 @@ def trace_to_events(
     for col in ("run", "time", "phase"):
         if col not in trace.columns:
             raise ValueError(f"trace lacks column {col!r}")
-    runs = sorted(pd.unique(trace["run"]))
+    runs = sorted(int(r) for r in pd.unique(trace["run"].dropna()))
     if run is None:
         if len(runs) > 1:
             raise ValueError(f"the Trace has {len(runs)} runs {runs}; pass run= (or events_by_run)")
@@ -357,7 +384,13 @@ def trace_to_events(
             f"Trace time is not finite at rows {_rows(sub.index[~np.isfinite(times)])}"
         )
     durations = {"online": config.online_duration, "offline": config.offline_duration}
-    sources = [_resolve(q, trace, region_map) for q in config.quantities]
+    sources = [_resolve(q, trace, region_map, config.label) for q in config.quantities]
+    same = sorted({s.name for s in sources if [t.name for t in sources].count(s.name) > 1})
+    if same:
+        raise ValueError(
+            f"quantities {list(config.quantities)} give the regressor(s) {same} twice (a node "
+            "and the Trace column it carries?); list each quantity once"
+        )
     frames, sidecar = [], {}
     if config.onsets:
         for phase in config.phases:
@@ -383,7 +416,12 @@ def trace_to_events(
                 rows = sub[sub["phase"] == phase]
                 parts.append(_frame(rows, name, _values(src, rows), durations[phase]))
             frames.append(pd.concat(parts))
-            sidecar[name] = {"kind": "modulator", "source": src.description, "phases": group}
+            sidecar[name] = {
+                "kind": "modulator",
+                "source": src.description,
+                "phases": group,
+                **src.extra,
+            }
     events = pd.concat(frames) if frames else pd.DataFrame(columns=list(EVENT_COLUMNS))
     label = f"events of run {run}"
     # NaN quantities: name the Trace rows (index) before anything else
@@ -493,6 +531,41 @@ def events_by_run(
 
 
 # -- BIDS files ----------------------------------------------------------------------------------
+def read_tsv(path: str | os.PathLike, what: str = "file") -> pd.DataFrame:
+    """A BIDS-style TSV (``n/a`` = missing) read with every failure naming the file: missing,
+    a folder, empty (0 bytes), not UTF-8 text, or with a header and no rows."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no {what} at {path}")
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder; give a .tsv file")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{what} {path} is empty (0 bytes); expected a TSV with a header row")
+    raw = path.read_bytes()
+    if b"\x00" in raw[:4096]:
+        raise ValueError(f"{what} {path} is a binary file, not a tab-separated text file")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{what} {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 TSV"
+        ) from None
+    try:
+        df = pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"{what} {path} is not a valid TSV: {exc}") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{what} {path} holds no header row") from None
+    if len(df) == 0:
+        raise ValueError(f"{what} {path} has a header ({list(df.columns)}) but no rows")
+    if len(df.columns) == 1 and ("," in str(df.columns[0]) or ";" in str(df.columns[0])):
+        raise ValueError(
+            f"{what} {path} has one column {str(df.columns[0])!r}: it looks comma- or "
+            "semicolon-separated; BIDS files are tab-separated"
+        )
+    return df
+
+
 def read_events(
     path: str | os.PathLike,
     *,
@@ -510,9 +583,7 @@ def read_events(
     rejected with ``extra="error"``. Errors name the row as ``row i (line i+2 of the file)``.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no events file at {path}")
-    df = pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=False)
+    df = read_tsv(path, "events file")
     if modulation is not None:
         if modulation not in df.columns:
             raise ValueError(f"{path}: no column {modulation!r} to use as modulation")

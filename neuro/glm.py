@@ -26,8 +26,17 @@ Second level (participants): the one-sample t-test of the participants' first-le
 (the summary-statistics approach of Holmes & Friston 1998, NeuroImage 7:S754), voxelwise with
 nilearn's ``SecondLevelModel`` and per ROI with scipy.
 
+Voxels without signal (all zero, NaN or constant over a run: a partial field of view, voxels
+masked out in preprocessing) are removed from the analysis mask before any fit
+(:func:`signal_mask`), since nilearn would fit them and return z values from rounding noise;
+ROIs are averaged over their usable voxels, and an ROI without any is reported missing (NaN),
+not 0.
+
 Voxelwise maps are thresholded with ``threshold_stats_img``: FDR (Benjamini & Hochberg 1995,
-JRSS-B 57:289-300) or Bonferroni (family-wise) over the mask.
+JRSS-B 57:289-300) or Bonferroni (family-wise) over the voxels analysed; :func:`peak_table`
+lists their clusters and peaks (nilearn's ``get_clusters_table``) with the nearest atlas label.
+ROI tables carry p adjusted over their ROI x regressor family (:func:`adjust_pvalues`: BH FDR
+and Bonferroni) and effect sizes (partial r at the first level, Cohen's d at the second).
 
 Model comparison (which candidate regressor does an ROI carry?): per candidate design, BIC =
 n log(RSS/n) + k log n of the OLS fit, and the cross-validated R^2 of the task regressors after
@@ -51,6 +60,7 @@ import pandas as pd
 from scipy import stats
 
 from darkcontrol.neuro.design import check_rank, task_columns
+from darkcontrol.neuro.report import format_p  # noqa: F401  (re-exported)
 
 NOISE_MODELS = ("ar1", "ar1_uncorrected", "ols")
 SCALINGS = ("psc", None)
@@ -91,6 +101,104 @@ class GLMConfig:
 
 def _as_list(x) -> list:
     return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+# -- voxels that carry signal ------------------------------------------------------------------
+#: a voxel's time series is constant if its sd is at most this fraction of max(|mean|, 1)
+CONSTANT_RTOL = 1e-6
+
+
+@dataclass
+class SignalMask:
+    """The voxels of a mask whose time series carry signal in every run.
+
+    nilearn fits voxels without signal (all zero, NaN-filled, constant: outside a partial
+    field of view, or masked out by preprocessing) and returns z values from rounding noise
+    (beta and SE ~1e-14), which thresholding then reports as effects. Such voxels are removed
+    from the analysis mask before any fit.
+    """
+
+    img: Any  #: binary mask image of the usable voxels
+    n_mask: int  #: voxels in the mask given
+    n_nonfinite: int  #: voxels with a NaN/inf value in some run
+    n_zero: int  #: voxels that are exactly 0 throughout some run (and finite)
+    n_constant: int  #: other voxels with zero variance in some run
+
+    @property
+    def n_excluded(self) -> int:
+        return self.n_nonfinite + self.n_zero + self.n_constant
+
+    @property
+    def n_usable(self) -> int:
+        return self.n_mask - self.n_excluded
+
+    def describe(self) -> str:
+        if not self.n_excluded:
+            return f"all {self.n_mask:,} mask voxels carry signal"
+        return (
+            f"excluded {self.n_excluded:,} of {self.n_mask:,} mask voxels without signal "
+            f"({self.n_zero:,} all zero, {self.n_nonfinite:,} NaN/inf, {self.n_constant:,} "
+            f"constant); {self.n_usable:,} analysed"
+        )
+
+
+def signal_mask(imgs, mask_img, *, label: str = "") -> SignalMask:
+    """:class:`SignalMask` of ``imgs`` (one participant's 4D runs) inside ``mask_img``.
+
+    Raises ``ValueError`` if no voxel of the mask carries signal in every run. Each run is read
+    once (a compressed file cannot be read slice by slice cheaply: a z slice spans every
+    volume) in its stored dtype, then checked one slice at a time in float64.
+    """
+    from nilearn.image import load_img, new_img_like
+
+    if mask_img is None:
+        raise ValueError("pass mask_img (nilearn's automatic mask can drop most voxels)")
+    mask_img = load_img(mask_img)
+    mask = np.asarray(mask_img.dataobj) > 0
+    if mask.ndim != 3:
+        raise ValueError(f"the mask is a {mask.ndim}D image of shape {mask.shape}; a mask is 3D")
+    nonfinite = np.zeros(mask.shape, bool)
+    zero = np.zeros(mask.shape, bool)
+    constant = np.zeros(mask.shape, bool)
+    for img in _as_list(imgs):
+        img = load_img(img)
+        if img.shape[:3] != mask.shape:
+            raise ValueError(f"BOLD grid {img.shape[:3]} differs from the mask's {mask.shape}")
+        data = np.asanyarray(img.dataobj)  # one read of the file, stored dtype
+        for k in range(mask.shape[2]):
+            m = mask[:, :, k]
+            if not m.any():
+                continue
+            y = np.asarray(data[:, :, k, :], dtype=np.float64)[m]  # voxels x time
+            bad = ~np.isfinite(y).all(axis=1)
+            with np.errstate(invalid="ignore"):
+                allzero = ~bad & (y == 0).all(axis=1)
+                sd = y.std(axis=1)
+                flat = (
+                    ~bad
+                    & ~allzero
+                    & (sd <= CONSTANT_RTOL * np.maximum(np.abs(y.mean(axis=1)), 1.0))
+                )
+            for arr, hit in ((nonfinite, bad), (zero, allzero), (constant, flat)):
+                sl = arr[:, :, k]
+                sl[m] |= hit
+    zero &= ~nonfinite
+    constant &= ~(nonfinite | zero)
+    usable = mask & ~(nonfinite | zero | constant)
+    out = SignalMask(
+        img=new_img_like(mask_img, usable.astype(np.uint8)),
+        n_mask=int(mask.sum()),
+        n_nonfinite=int((nonfinite & mask).sum()),
+        n_zero=int((zero & mask).sum()),
+        n_constant=int((constant & mask).sum()),
+    )
+    if out.n_usable == 0:
+        raise ValueError(
+            f"{label + ': ' if label else ''}no voxel of the mask carries signal (of "
+            f"{out.n_mask:,} mask voxels: {out.n_zero:,} all zero, {out.n_nonfinite:,} "
+            f"NaN/inf, {out.n_constant:,} constant over time): check the BOLD run and the mask"
+        )
+    return out
 
 
 def _check_designs(designs, n_runs: int, n_scans: Sequence[int]) -> list[pd.DataFrame]:
@@ -201,38 +309,50 @@ def _t_z_p(effect, variance, dof):
 
 
 # -- ROI level ----------------------------------------------------------------------------------
-def roi_signals(imgs, atlas, mask_img, t_r: float) -> list[pd.DataFrame]:
-    """Mean signal of each atlas ROI per run (``NiftiLabelsMasker``, real ``t_r``, mask given).
+def roi_signals(imgs, atlas, mask_img, t_r: float, *, usable=None) -> list[pd.DataFrame]:
+    """Mean signal of each atlas ROI per run, over the ROI's voxels that carry signal.
 
-    Returns one DataFrame (scans x ROI names) per run; raises if an ROI is empty in the mask.
+    Returns one DataFrame (scans x ROI names) per run. Voxels without signal (see
+    :func:`signal_mask`; ``usable`` passes one already computed) are left out of the means;
+    an ROI with no usable voxel is *missing*: its column is absent from the frames and listed
+    in ``frame.attrs["missing_rois"]`` (never a column of zeros). ``attrs["n_voxels"]`` holds
+    each ROI's usable voxel count.
     """
-    from nilearn.maskers import NiftiLabelsMasker
+    from nilearn.image import load_img
 
     if mask_img is None:
         raise ValueError("pass mask_img (nilearn's automatic mask can drop most voxels)")
     if t_r is None:
         raise ValueError("pass the real t_r (nilearn's signal.clean assumes 2.5 s)")
-    masker = NiftiLabelsMasker(
-        labels_img=atlas.labels_img,
-        mask_img=mask_img,
-        t_r=float(t_r),
-        standardize=None,
-        detrend=False,
-        resampling_target=None,
-        keep_masked_labels=False,
-    )
-    masker.fit()
+    imgs = [load_img(i) for i in _as_list(imgs)]
+    usable = usable if usable is not None else signal_mask(imgs, mask_img)
+    keep = np.asarray(usable.img.dataobj) > 0
+    labels = np.rint(np.asarray(atlas.labels_img.dataobj)).astype(int)
+    if labels.shape != keep.shape:
+        raise ValueError(f"atlas grid {labels.shape} differs from the BOLD grid {keep.shape}")
+    counts = {n: int(((labels == k) & keep).sum()) for k, n in enumerate(atlas.names, start=1)}
+    present = [n for n in atlas.names if counts[n] > 0]
+    missing = [n for n in atlas.names if counts[n] == 0]
+    if not present:
+        raise ValueError(
+            f"no ROI of the atlas has a voxel with signal (ROIs {list(atlas.names)}): the BOLD "
+            "data do not cover them"
+        )
+    codes = {n: k for k, n in enumerate(atlas.names, start=1)}
     out = []
-    for r, img in enumerate(_as_list(imgs)):
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*keep_masked_labels.*")
-            Y = masker.transform(img)
-        if Y.shape[1] != len(atlas.names):
-            raise ValueError(
-                f"run {r}: {Y.shape[1]} ROI signals for {len(atlas.names)} ROIs; an ROI lies "
-                "outside mask_img"
-            )
-        out.append(pd.DataFrame(Y, columns=list(atlas.names)))
+    for img in imgs:
+        sums = np.zeros((len(atlas.names) + 1, img.shape[3]))
+        data = np.asanyarray(img.dataobj)  # one read of the file, stored dtype
+        for z in range(keep.shape[2]):  # float64 one slice at a time
+            m = keep[:, :, z] & (labels[:, :, z] > 0)
+            if m.any():
+                y = np.asarray(data[:, :, z, :], dtype=np.float64)[m]
+                np.add.at(sums, labels[:, :, z][m], y)
+        cols = {n: sums[codes[n]] / counts[n] for n in present}
+        frame = pd.DataFrame(cols, columns=present)
+        frame.attrs["missing_rois"] = missing
+        frame.attrs["n_voxels"] = counts
+        out.append(frame)
     return out
 
 
@@ -293,6 +413,12 @@ def fit_roi_glm(
 
             Y, _ = mean_scaling(Y)
         rows = _contrast_rows(Y, dm, list(sig.columns), regressors, config.noise_model)
+        missing_rois = list(sig.attrs.get("missing_rois", []))
+        rows += [
+            {"roi": roi, "regressor": reg, "beta": np.nan, "se": np.nan, "t": np.nan}
+            for roi in missing_rois
+            for reg in regressors
+        ]
         df = pd.DataFrame(rows)
         df["run"] = str(r)
         frames.append(df)
@@ -300,12 +426,79 @@ def fit_roi_glm(
     if len(signals) > 1:
         out = pd.concat([out, _fixed_effects(out)], ignore_index=True)
     out = _finish(out)
-    return out[["roi", "regressor", "run", "beta", "se", "t", "dof", "p", "z"]]
+    n_vox = signals[0].attrs.get("n_voxels")
+    out["n_voxels"] = out["roi"].map(n_vox) if n_vox else np.nan
+    # effect size: the partial correlation of the regressor with the signal
+    out["r_partial"] = out["t"] / np.sqrt(out["t"] ** 2 + out["dof"])
+    out = add_corrections(out, by="run")
+    return out[ROI_COLUMNS]
+
+
+#: columns of a first-level ROI table
+ROI_COLUMNS = [
+    "roi",
+    "regressor",
+    "run",
+    "n_voxels",
+    "beta",
+    "se",
+    "t",
+    "dof",
+    "p",
+    "p_fdr",
+    "p_bonferroni",
+    "z",
+    "r_partial",
+]
+
+
+def adjust_pvalues(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(FDR, Bonferroni) adjusted p-values over the finite entries of ``p`` (NaN kept).
+
+    FDR: Benjamini & Hochberg (1995, JRSS-B 57:289-300) step-up, p_(i) m / i made monotone
+    from the largest down; Bonferroni: min(1, m p), both with m the number of finite p-values.
+    A family is the set of tests reported together (ROI x regressor here).
+    """
+    p = np.asarray(p, dtype=np.float64)
+    fdr = np.full(p.shape, np.nan)
+    bonf = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m:
+        pv = p[ok]
+        order = np.argsort(pv)
+        ranked = pv[order] * m / np.arange(1, m + 1)
+        adj = np.minimum.accumulate(ranked[::-1])[::-1]
+        out = np.empty(m)
+        out[order] = np.minimum(adj, 1.0)
+        fdr[ok] = out
+        bonf[ok] = np.minimum(pv * m, 1.0)
+    return fdr, bonf
+
+
+def add_corrections(table: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """``p_fdr`` and ``p_bonferroni`` columns: p adjusted over the table's tests (per ``by``
+    group, e.g. per run level, so a family is the ROI x regressor tests of one fit)."""
+    table = table.copy()
+    table["p_fdr"] = np.nan
+    table["p_bonferroni"] = np.nan
+    groups = [table.index] if by is None else [g.index for _, g in table.groupby(by, sort=False)]
+    for idx in groups:
+        fdr, bonf = adjust_pvalues(table.loc[idx, "p"].to_numpy(np.float64))
+        table.loc[idx, "p_fdr"] = fdr
+        table.loc[idx, "p_bonferroni"] = bonf
+    return table
 
 
 def _fixed_effects(per_run: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (roi, reg), g in per_run.groupby(["roi", "regressor"], sort=False):
+        if g["se"].isna().any():  # an ROI without usable voxels
+            rows.append(
+                {"roi": roi, "regressor": reg, "beta": np.nan, "se": np.nan, "t": np.nan}
+                | {"dof": np.nan, "run": "fixed"}
+            )
+            continue
         w = 1.0 / g["se"].to_numpy() ** 2
         beta = float((w * g["beta"].to_numpy()).sum() / w.sum())
         se = float(np.sqrt(1.0 / w.sum()))
@@ -332,7 +525,9 @@ def participant_effects(table: pd.DataFrame) -> pd.DataFrame:
 def roi_second_level(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """One-sample t-test across participants of each (roi, regressor) first-level beta.
 
-    Returns ``roi, regressor, n, mean, sd, t, dof, p`` (two-sided) ``, z``.
+    Returns ``roi, regressor, n, mean, sd, t, dof, p`` (two-sided) ``, p_fdr, p_bonferroni``
+    (over all ROI x regressor tests), ``z`` and Cohen's ``d`` = mean / sd. Participants in
+    whom an ROI has no usable voxel are left out of its test (``n`` counts the others).
     """
     if len(tables) < 2:
         raise ValueError(f"a second level needs >= 2 participants, got {len(tables)}")
@@ -343,7 +538,12 @@ def roi_second_level(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     rows = []
     for (roi, reg), g in long.groupby(["roi", "regressor"], sort=False):
         b = g["beta"].to_numpy(np.float64)
+        b = b[np.isfinite(b)]
         n = len(b)
+        if n < 2:
+            rows.append({"roi": roi, "regressor": reg, "n": n, "mean": np.nan, "sd": np.nan})
+            rows[-1].update({"t": np.nan, "dof": np.nan})
+            continue
         sd = float(b.std(ddof=1))
         t = float(b.mean() / (sd / np.sqrt(n))) if sd > 0 else np.inf * np.sign(b.mean())
         rows.append(
@@ -357,7 +557,12 @@ def roi_second_level(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
                 "dof": float(n - 1),
             }
         )
-    return _finish(pd.DataFrame(rows))
+    out = _finish(pd.DataFrame(rows))
+    out["d"] = out["mean"] / out["sd"]
+    out = add_corrections(out)
+    return out[
+        ["roi", "regressor", "n", "mean", "sd", "t", "dof", "p", "p_fdr", "p_bonferroni", "z", "d"]
+    ]
 
 
 # -- voxelwise ----------------------------------------------------------------------------------
@@ -367,6 +572,8 @@ class FirstLevelFit:
     ``noise_model="ar1"`` (bias-corrected) is fitted here on the masked data (``NiftiMasker``
     with the real t_r and the given mask; nilearn's ``ARModel``/``compute_contrast``);
     ``"ar1_uncorrected"``/``"ols"`` use nilearn's ``FirstLevelModel`` (kept in ``.model``).
+    Voxels of ``mask_img`` without signal (:func:`signal_mask`) are excluded first:
+    ``.signal`` says how many, ``.mask_img`` is the mask actually fitted (threshold over it).
     """
 
     def __init__(self, imgs, designs, mask_img, config: GLMConfig) -> None:
@@ -381,7 +588,9 @@ class FirstLevelFit:
             if img.ndim != 4:
                 raise ValueError(f"run {r}: a BOLD run is a 4D image, got shape {img.shape}")
         self.designs = _check_designs(designs, len(imgs), [i.shape[3] for i in imgs])
-        self.config, self.mask_img, self.model = config, mask_img, None
+        # voxels without signal never enter the fit (their z would be rounding noise)
+        self.signal = signal_mask(imgs, mask_img)
+        self.config, self.mask_img, self.model = config, self.signal.img, None
         self.columns = list(self.designs[0].columns)
         if config.noise_model == "ar1":
             self._fit_corrected(imgs)
@@ -517,6 +726,143 @@ def threshold_map(
             two_sided=two_sided,
         )
     return img, float(thr)
+
+
+def peak_table(
+    z_img,
+    threshold: float,
+    atlas=None,
+    *,
+    cluster_threshold: int = 0,
+    min_distance: float = 8.0,
+    two_sided: bool = True,
+) -> pd.DataFrame:
+    """Clusters and peaks of a z map above ``threshold`` (nilearn's ``get_clusters_table``):
+    ``cluster, x, y, z`` (mm, the image's world space: MNI for MNI data) ``, peak_z,
+    size_voxels, size_mm3`` and, with an ``atlas``, the ``nearest_label`` and its
+    ``label_distance_mm`` (0 inside the label). An infinite threshold (nothing survives the
+    correction) gives an empty table with the same columns.
+    """
+    from nilearn.image import load_img
+    from nilearn.reporting import get_clusters_table
+
+    columns = ["cluster", "x", "y", "z", "peak_z", "size_voxels", "size_mm3"]
+    if atlas is not None:
+        columns += ["nearest_label", "label_distance_mm"]
+    z_img = load_img(z_img)
+    data = np.asarray(z_img.dataobj, dtype=np.float64)
+    hit = np.abs(data) > threshold if two_sided else data > threshold
+    if not np.isfinite(threshold) or not hit.any():
+        return pd.DataFrame(columns=columns)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*threshold.*")
+        warnings.filterwarnings("ignore", message="No clusters found")
+        table = get_clusters_table(
+            z_img,
+            stat_threshold=float(threshold),
+            cluster_threshold=int(cluster_threshold),
+            two_sided=two_sided,
+            min_distance=min_distance,
+        )
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    voxel_mm3 = float(abs(np.linalg.det(z_img.affine[:3, :3])))
+    rows = []
+    current = None
+    for _, row in table.iterrows():
+        cid = str(row["Cluster ID"])
+        main = cid.rstrip("abcdefghijklmnopqrstuvwxyz")  # subpeaks: "1a", "1b"
+        size = row.get("Cluster Size (mm3)")
+        if main == cid:
+            current = float(size) if size not in ("", None) else np.nan
+        rows.append(
+            {
+                "cluster": cid,
+                "x": float(row["X"]),
+                "y": float(row["Y"]),
+                "z": float(row["Z"]),
+                "peak_z": float(row["Peak Stat"]),
+                "size_mm3": current,
+                "size_voxels": int(round(current / voxel_mm3)) if np.isfinite(current) else 0,
+            }
+        )
+    out = pd.DataFrame(rows)
+    if atlas is not None:
+        labels, dist = nearest_labels(atlas, out[["x", "y", "z"]].to_numpy(np.float64))
+        out["nearest_label"] = labels
+        out["label_distance_mm"] = dist
+    return out[columns]
+
+
+def nearest_labels(atlas, coords_mm: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """For each world coordinate, the atlas label of the nearest labelled voxel and the
+    distance to it in mm (0 when the coordinate lies in that label's voxel)."""
+    data = np.rint(np.asarray(atlas.labels_img.dataobj)).astype(int)
+    ijk = np.argwhere(data > 0)
+    if not len(ijk):
+        return ["n/a"] * len(coords_mm), np.full(len(coords_mm), np.nan)
+    xyz = ijk @ atlas.labels_img.affine[:3, :3].T + atlas.labels_img.affine[:3, 3]
+    lab = data[tuple(ijk.T)]
+    names, dists = [], []
+    voxel = float(np.cbrt(abs(np.linalg.det(atlas.labels_img.affine[:3, :3]))))
+    for c in np.atleast_2d(coords_mm):
+        d = np.sqrt(((xyz - c) ** 2).sum(axis=1))
+        i = int(np.argmin(d))
+        names.append(str(atlas.names[lab[i] - 1]))
+        dists.append(0.0 if d[i] < voxel / 2 else float(d[i]))
+    return names, np.asarray(dists)
+
+
+def threshold_note(thresholded_img, threshold: float) -> str:
+    """What a thresholded map shows: ``"|z| > 3.10: 42 voxel(s)"``, ``"nothing survives |z| >
+    3.10"``, or ``"nothing survives the correction"`` (an infinite threshold)."""
+    from nilearn.image import load_img
+
+    data = np.asarray(load_img(thresholded_img).dataobj, dtype=np.float64)
+    if not np.isfinite(threshold):
+        return "nothing survives the correction"
+    survivors = int(np.count_nonzero(np.abs(data) > threshold))
+    if survivors:
+        return f"|z| > {threshold:.2f}: {survivors} voxel(s)"
+    return f"nothing survives |z| > {threshold:.2f}"
+
+
+def plot_thresholded(thresholded_img, threshold: float, *, title: str = "", axes=None, **kwargs):
+    """Glass brain of a thresholded z map that never shows what did not survive.
+
+    ``threshold_stats_img`` returns an infinite threshold when nothing survives; plotting its
+    image with the default ``threshold="auto"`` would show the unthresholded map. Here the map
+    is drawn with ``threshold`` itself (voxels at or below are transparent), nothing survives ->
+    an empty glass brain, and the title states the threshold ("|z| > 3.10", or "nothing
+    survives"). Returns nilearn's display.
+    """
+    from nilearn.image import load_img, new_img_like
+    from nilearn.plotting import plot_glass_brain
+
+    img = load_img(thresholded_img)
+    note = threshold_note(img, threshold)
+    if not note.startswith("nothing"):
+        return plot_glass_brain(
+            img,
+            threshold=float(threshold),
+            title=f"{title}  {note}".strip(),
+            axes=axes,
+            plot_abs=False,
+            colorbar=True,
+            **kwargs,
+        )
+    empty = new_img_like(img, np.zeros(img.shape[:3], dtype=np.float32))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="empty mask")  # empty on purpose
+        return plot_glass_brain(
+            empty,
+            threshold=1.0,
+            title=f"{title}  {note}".strip(),
+            axes=axes,
+            plot_abs=False,
+            colorbar=False,
+            **kwargs,
+        )
 
 
 def fit_second_level(effect_imgs: Sequence, mask_img, smoothing_fwhm: float | None = None):

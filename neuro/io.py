@@ -2,6 +2,10 @@
 
 One error per mismatch, each saying what was given and what was expected:
 
+- a NIfTI file that cannot be read whole (:func:`open_nifti`: empty, not gzip, unparsable,
+  truncated, wrong dimensionality), named in the message;
+- a Trace file that is not Parquet, lacks columns or holds values of the wrong type
+  (:func:`load_trace`, naming the column and a value);
 - a BOLD run that is not 4D (x, y, z, time);
 - a TR that disagrees with the image header (``pixdim[4]``, converted from ms/us when the
   header's time unit says so); a header without a TR (0) only warns;
@@ -22,6 +26,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,6 +53,77 @@ def header_tr(img) -> float | None:
     return float(zooms[3]) * _TIME_UNITS.get(unit, 1.0)
 
 
+def open_nifti(src, what: str = "image", ndim: int | tuple[int, ...] | None = None):
+    """Open a NIfTI file (or pass an image through) and check it can be read whole.
+
+    ``ValueError`` naming the file for: a folder, an empty file, a ``.gz`` name that is not
+    gzip, a file nibabel cannot parse, a truncated file (the data end before the header's
+    shape says; for gzip the stream is decompressed to its end without keeping it), or a
+    dimensionality other than ``ndim``. nibabel's own errors (``ImageFileError``,
+    ``EOFError``) would otherwise surface late, deep inside nilearn.
+    """
+    import gzip
+    import zlib
+
+    import nibabel as nib
+
+    if not isinstance(src, (str, os.PathLike)):
+        img = src
+        name = what
+    else:
+        path = os.fspath(src)
+        name = f"{what} {path}"
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no {what} at {path}")
+        if os.path.isdir(path):
+            raise ValueError(f"{name} is a folder; give a NIfTI file (.nii or .nii.gz)")
+        size = os.path.getsize(path)
+        if size == 0:
+            raise ValueError(f"{name} is empty (0 bytes)")
+        with open(path, "rb") as fh:
+            magic = fh.read(2)
+        if path.endswith(".gz") and magic != b"\x1f\x8b":
+            raise ValueError(f"{name} is named .gz but is not gzip-compressed")
+        if not path.endswith((".nii", ".nii.gz", ".img", ".hdr", ".img.gz")):
+            raise ValueError(f"{name}: expected a NIfTI file (.nii or .nii.gz)")
+        try:
+            img = nib.load(path)
+            expected = int(img.header.get_data_offset()) + int(
+                np.prod(img.shape) * img.get_data_dtype().itemsize
+            )
+        except Exception as exc:  # nibabel: ImageFileError, EOFError, OSError, ValueError
+            raise ValueError(
+                f"{name} is not a readable NIfTI image ({type(exc).__name__}: {exc})"
+            ) from None
+        if magic == b"\x1f\x8b":
+            n = 0
+            try:
+                with gzip.open(path, "rb") as fh:
+                    while chunk := fh.read(1 << 24):
+                        n += len(chunk)
+            except (EOFError, OSError, zlib.error) as exc:
+                raise ValueError(
+                    f"{name} is truncated or corrupt (gzip: {type(exc).__name__}: {exc})"
+                ) from None
+        else:
+            n = size
+        if n < expected:
+            raise ValueError(
+                f"{name} is truncated: {n:,} bytes of data but its header (shape "
+                f"{tuple(img.shape)}, {img.get_data_dtype()}) needs {expected:,}"
+            )
+    if not hasattr(img, "shape") or not hasattr(img, "affine"):
+        raise TypeError(f"{what} must be a NIfTI path or a nibabel image, got {type(img).__name__}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if len(img.shape) not in allowed:
+            raise ValueError(
+                f"{name} is a {len(img.shape)}D image of shape {tuple(img.shape)}; expected "
+                + " or ".join(f"{d}D" for d in allowed)
+            )
+    return img
+
+
 def load_bold(imgs, t_r: float, *, rtol: float = 0.01) -> list:
     """Load BOLD runs (paths or images) and check them against ``t_r``.
 
@@ -63,10 +139,8 @@ def load_bold(imgs, t_r: float, *, rtol: float = 0.01) -> list:
         raise ValueError("no BOLD run given")
     out = []
     for r, src in enumerate(imgs):
-        if isinstance(src, (str, os.PathLike)) and not os.path.exists(src):
-            raise FileNotFoundError(f"no BOLD image at {src}")
-        img = load_img(src)
         label = _label(src, r)
+        img = load_img(open_nifti(src, "BOLD image"))
         if img.ndim != 4:
             raise ValueError(
                 f"{label} is a {img.ndim}D image of shape {img.shape}; a BOLD run is 4D "
@@ -133,7 +207,7 @@ def to_bold_grid(img, bold_img, what: str = "image", interpolation: str = "neare
     """``img`` on ``bold_img``'s grid: unchanged if it is already, else resampled (warning)."""
     from nilearn.image import load_img, resample_to_img
 
-    img = load_img(img)
+    img = load_img(open_nifti(img, what, ndim=3))
     ref = load_img(bold_img)
     check_space(img, ref, what)
     if same_grid(img, ref):
@@ -228,3 +302,66 @@ def load_runs(
             check_confounds(conf, n_scans, label=f"confounds of run {r}")
         runs.append(RunInputs(img, n_scans, ev, conf, {"run": r}))
     return runs
+
+
+def load_trace(path: str | os.PathLike, what: str = "Trace"):
+    """A Trace from Parquet, every problem named: not Parquet, a column of the wrong type
+    (with an example value), missing columns, no rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from darkcontrol.trace import COLUMNS, read_trace, validate_trace
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{what} {str(p)!r} does not exist")
+    if p.is_dir():
+        raise ValueError(f"{what} {str(p)!r} is a folder; give a file")
+    if p.stat().st_size == 0:
+        raise ValueError(f"{what} {str(p)!r} is empty (0 bytes)")
+    try:
+        table = pq.read_table(p)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValueError(
+            f"{what} {str(p)!r} is not a readable Parquet file ({type(exc).__name__}); give the "
+            "file written by `darkcontrol simulate`"
+        ) from None
+    frame = table.to_pandas()
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} {str(p)!r} lacks Trace column(s) {missing}")
+    for col, dtype in COLUMNS.items():
+        try:
+            frame[col].astype(dtype)
+        except (TypeError, ValueError):
+            values = frame[col].dropna()
+            example = next(
+                (v for v in values if not _castable(v, dtype)),
+                values.iloc[0] if len(values) else None,
+            )
+            raise ValueError(
+                f"{what} {str(p)!r}: column {col!r} must hold {_dtype_words(dtype)}, got "
+                f"{example!r} (dtype {frame[col].dtype})"
+            ) from None
+    if len(frame) == 0:
+        raise ValueError(f"{what} {str(p)!r} has no rows")
+    return validate_trace(read_trace(p))
+
+
+def _dtype_words(dtype: Any) -> str:
+    d = str(dtype)
+    if d.startswith(("Int", "int")):
+        return "whole numbers (or n/a)"
+    if d.startswith("float"):
+        return "numbers"
+    return f"values of type {d}"
+
+
+def _castable(value: Any, dtype: Any) -> bool:
+    import pandas as pd
+
+    try:
+        pd.Series([value]).astype(dtype)
+        return True
+    except (TypeError, ValueError):
+        return False

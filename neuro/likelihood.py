@@ -29,10 +29,10 @@ trial data analysis using computational models", Attention & Performance XXIII):
 ``q_nav``           Q-learning over a known state sequence: delta = r + gamma (1 - term)
                     max_a' Q(s', a') - Q(s, a), as :class:`darkcontrol.agents.tabular.QLearning`
 ``q_nav_persev``    with a per-state choice kernel
-``hybrid``          Daw et al. (2011, Neuron 69:1204) two-step hybrid, 7 parameters:
+``two_step_hybrid`` Daw et al. (2011, Neuron 69:1204) two-step hybrid, 7 parameters:
                     Q_MB(a) = sum_s' P(s'|a) max_b Q2(s', b) with the known 0.7/0.3 transitions;
                     Q_net = w Q_MB + (1 - w) Q_MF;
-                    P(a1) = softmax(beta1 (Q_net(a) + p [a = a1_prev]));
+                    P(a1) = softmax(beta1 (Q_net(a) + perseveration [a = a1_prev]));
                     P(a2 | s2) = softmax(beta2 Q2(s2, .));
                     delta1 = Q2(s2, a2) - Q_MF(a1); delta2 = r - Q2(s2, a2);
                     Q_MF(a1) += alpha1 (delta1 + lam delta2); Q2(s2, a2) += alpha2 delta2
@@ -58,6 +58,7 @@ import numpy as np
 from scipy.special import expit
 
 from darkcontrol._util import make_rng
+from darkcontrol.neuro import kernels
 from darkcontrol.neuro.behavior import (
     TWO_STEP_N_ACTIONS,
     TWO_STEP_N_STATES,
@@ -246,6 +247,20 @@ class Model(ABC):
     def config(self) -> dict[str, Any]:
         return {}
 
+    # -- the agent this model is the likelihood of -------------------------------------------
+    @property
+    def agent(self) -> str | None:
+        """Registry name (``darkcontrol.agents.make_agent``) of the agent whose choices this
+        model scores, with the same parameter names, or None. A fit then builds the agent:
+        ``make_agent(model.agent, env, **model.agent_options(), **fit.params)``."""
+        return None
+
+    def agent_options(self) -> dict[str, Any]:
+        """The agent's non-fitted settings that make it this model (choice rule, q_init...)."""
+        if self.agent is None:
+            raise ValueError(f"model {self.name!r} is not the likelihood of an agent")
+        return {}
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} free={list(self.free_names)}>"
 
@@ -272,8 +287,44 @@ class Model(ABC):
     def nll(self, theta: np.ndarray, behavior: Behavior) -> np.ndarray:
         return -self.loglik(theta, behavior)
 
+    @property
+    def has_gradient(self) -> bool:
+        """Whether :meth:`loglik_grad` gives exact gradients (compiled forward mode)."""
+        return False
+
+    def loglik_grad(self, theta: np.ndarray, behavior: Behavior) -> tuple[np.ndarray, np.ndarray]:
+        """Log-likelihoods (K,) and their gradients (K, P) with respect to the natural
+        parameters, from one compiled pass (``darkcontrol.neuro.kernels``)."""
+        raise NotImplementedError(f"{self.name} has no analytic gradient; use finite differences")
+
+    def nll_and_grad_u(self, u: np.ndarray, behavior: Behavior) -> tuple[float, np.ndarray]:
+        """NLL at free parameters ``u`` (n_free,) on the unbounded scale and its gradient
+        there: the natural-scale gradient times dtheta/du (logit: (hi - lo) s (1 - s) with
+        s = expit(u); log: theta)."""
+        self.check(behavior)
+        u = np.asarray(u, dtype=np.float64).reshape(-1)
+        theta = self.from_unbounded(u[None, :])
+        ll, g = self.loglik_grad(theta, behavior)
+        jac = np.empty(len(u))
+        for col, i in enumerate(self._free_idx):
+            p = self.params[i]
+            if p.transform == "log":
+                jac[col] = theta[0, i]
+            else:
+                sig = expit(u[col])
+                jac[col] = (p.upper - p.lower) * sig * (1.0 - sig)
+        return -float(ll[0]), -g[0, self._free_idx] * jac
+
     @abstractmethod
     def _loglik(self, theta: np.ndarray, behavior: Behavior) -> np.ndarray: ...
+
+    def _loglik_numpy(self, theta: np.ndarray, behavior: Behavior) -> np.ndarray:
+        return self._loglik(theta, behavior)
+
+    def loglik_reference(self, theta: np.ndarray, behavior: Behavior) -> np.ndarray:
+        """:meth:`loglik` by the numpy trial loop (the reference of the compiled kernels)."""
+        self.check(behavior)
+        return self._loglik_numpy(np.atleast_2d(np.asarray(theta, dtype=np.float64)), behavior)
 
     @abstractmethod
     def replay(self, params: Mapping[str, float], behavior: Behavior) -> dict[str, np.ndarray]:
@@ -427,6 +478,9 @@ class _StepModel(Model):
         return hist
 
     def _loglik(self, theta: np.ndarray, b: Behavior) -> np.ndarray:
+        return self._loglik_numpy(theta, b)
+
+    def _loglik_numpy(self, theta: np.ndarray, b: Behavior) -> np.ndarray:
         values = self._values(theta, b)
         prev, won = _choice_history(b, self.win_threshold)
         tv = np.flatnonzero((b.choice >= 0) & b.scored)
@@ -574,6 +628,18 @@ class QModel(_StepModel):
         self.smooth = choice_rule != "epsilon_greedy"
         super().__init__(name, tuple(ps), fixed, task)
 
+    @property
+    def agent(self) -> str | None:
+        plain = not self.dual_alpha and not self.perseveration
+        return "q_learning" if plain and self.choice_rule != "epsilon_softmax" else None
+
+    def agent_options(self) -> dict[str, Any]:
+        super().agent_options()
+        out: dict[str, Any] = {"policy": self.choice_rule, "q_init": self.q_init}
+        if self.task == "bandit":  # every pull is its own trial: no bootstrapping
+            out["gamma"] = 0.0
+        return out
+
     def config(self) -> dict[str, Any]:
         return {
             "choice_rule": self.choice_rule,
@@ -584,6 +650,53 @@ class QModel(_StepModel):
 
     def _new_values(self, K, S, A):
         return np.full((K, S, A), self.q_init)
+
+    # compiled likelihood ---------------------------------------------------------------------
+    @property
+    def has_gradient(self) -> bool:
+        return kernels.HAVE_NUMBA and self.choice_rule != "epsilon_greedy"
+
+    def _roles(self) -> np.ndarray:
+        ix = dict(self.ix)
+        if self.dual_alpha:
+            ix["alpha"] = ix["alpha_pos"]
+        return np.array([ix.get(r, -1) for r in kernels.Q_ROLES], dtype=np.int64)
+
+    def _kernel(self, theta: np.ndarray, b: Behavior, want_grad: bool):
+        key = ("q_kernel", self.win_threshold)
+        if key not in b.cache:
+            prev, _ = _choice_history(b, self.win_threshold)
+            b.cache[key] = (
+                np.ascontiguousarray(b.state, dtype=np.int64),
+                np.ascontiguousarray(b.choice, dtype=np.int64),
+                np.ascontiguousarray(b.outcome, dtype=np.float64),
+                np.ascontiguousarray(b.next_state, dtype=np.int64),
+                np.ascontiguousarray(b.terminated, dtype=np.bool_),
+                np.ascontiguousarray((b.choice >= 0) & b.scored),
+                np.ascontiguousarray(prev, dtype=np.int64),
+            )
+        return kernels.q_loglik(
+            np.ascontiguousarray(theta, dtype=np.float64),
+            self._roles(),
+            kernels.RULE_CODES[self.choice_rule],
+            self.task == "navigation",
+            b.n_states,
+            b.n_actions,
+            self.q_init,
+            *b.cache[key],
+            want_grad,
+        )
+
+    def _loglik(self, theta: np.ndarray, b: Behavior) -> np.ndarray:
+        if not kernels.HAVE_NUMBA:
+            return self._loglik_numpy(theta, b)
+        return self._kernel(theta, b, False)[0]
+
+    def loglik_grad(self, theta: np.ndarray, behavior: Behavior) -> tuple[np.ndarray, np.ndarray]:
+        if not self.has_gradient:
+            return super().loglik_grad(theta, behavior)
+        self.check(behavior)
+        return self._kernel(np.atleast_2d(theta), behavior, True)
 
     def _columns(self, theta):
         ix = self.ix
@@ -691,8 +804,10 @@ class RandomModel(_StepModel):
 class TwoStepModel(Model):
     """Daw et al. (2011) hybrid model-based / model-free learner for the two-step task.
 
-    ``perseveration="inside"`` (Daw 2011): softmax(beta1 [Q_net + p rep]);
-    ``"outside"``: softmax(beta1 Q_net + p rep) (Otto et al. 2013, PNAS 110:20941).
+    ``perseveration_form="inside"`` (Daw 2011): softmax(beta1 [Q_net + perseveration rep]);
+    ``"outside"``: softmax(beta1 Q_net + perseveration rep) (Otto et al. 2013, PNAS
+    110:20941). Names (model, parameters, ``common_prob``) are those of the agent
+    :class:`darkcontrol.agents.two_step.TwoStepHybrid`, so fitted parameters build it.
     As for step models, a loop keeps snapshots of Q_MF (stage 1) and Q2 before each trial's
     update; both stages' policies are then computed for all trials at once."""
 
@@ -700,24 +815,27 @@ class TwoStepModel(Model):
 
     def __init__(
         self,
-        name: str = "hybrid",
+        name: str = "two_step_hybrid",
         *,
         one_alpha: bool = False,
-        common: float = 0.7,
-        perseveration: str = "inside",
+        common_prob: float = 0.7,
+        perseveration_form: str = "inside",
         q_init: float = 0.0,
         fixed: Mapping[str, float] | None = None,
     ) -> None:
-        if not 0.0 <= common <= 1.0:
-            raise ValueError(f"common must be in [0, 1], got {common}")
-        if perseveration not in ("inside", "outside"):
-            raise ValueError(f"perseveration must be 'inside' or 'outside', got {perseveration!r}")
+        if not 0.0 <= common_prob <= 1.0:
+            raise ValueError(f"common_prob must be in [0, 1], got {common_prob}")
+        if perseveration_form not in ("inside", "outside"):
+            raise ValueError(
+                f"perseveration_form must be 'inside' or 'outside', got {perseveration_form!r}"
+            )
         self.one_alpha = bool(one_alpha)
-        self.common = float(common)
-        self.perseveration = perseveration
+        self.common_prob = float(common_prob)
+        self.perseveration_form = perseveration_form
         self.q_init = float(q_init)
         # rows: actions; columns: second-stage states 1, 2 (action 0 commonly -> state 1)
-        self.transitions = np.array([[common, 1 - common], [1 - common, common]])
+        c = self.common_prob
+        self.transitions = np.array([[c, 1 - c], [1 - c, c]])
         alphas = (
             [_alpha("alpha", "learning rate (both stages)")]
             if one_alpha
@@ -729,16 +847,25 @@ class TwoStepModel(Model):
             Param("beta2", 0.0, BETA_MAX, 4.0, 1.0, (2.0, 8.0), "stage-2 inv. temperature", "log"),
             Param("w", 0.0, 1.0, 0.5, 1.5, (0.0, 1.0), "model-based weight"),
             Param("lam", 0.0, 1.0, 0.5, 1.5, (0.0, 1.0), "eligibility trace lambda"),
-            Param("p", -2.0, 2.0, 0.0, 1.0, (0.0, 0.3), "stage-1 perseveration"),
+            Param("perseveration", -2.0, 2.0, 0.0, 1.0, (0.0, 0.3), "stage-1 perseveration"),
         ]
         super().__init__(name, tuple(ps), fixed)
         self.ix = {p.name: i for i, p in enumerate(self.params)}
 
+    @property
+    def agent(self) -> str | None:
+        inside = self.perseveration_form == "inside"
+        return "two_step_hybrid" if inside and not self.one_alpha and not self.fixed else None
+
+    def agent_options(self) -> dict[str, Any]:
+        super().agent_options()
+        return {"common_prob": self.common_prob, "q_init": self.q_init}
+
     def config(self) -> dict[str, Any]:
         return {
             "one_alpha": self.one_alpha,
-            "common": self.common,
-            "perseveration": self.perseveration,
+            "common_prob": self.common_prob,
+            "perseveration_form": self.perseveration_form,
             "q_init": self.q_init,
         }
 
@@ -790,10 +917,10 @@ class TwoStepModel(Model):
         qmb = H2.max(axis=3) @ self.transitions.T
         w = col("w")
         qnet = w * qmb + (1.0 - w) * H1
-        rep = _onehot(prev, 2)[:, None, :] * col("p")
+        rep = _onehot(prev, 2)[:, None, :] * col("perseveration")
         z1 = (
             col("beta1") * (qnet + rep)
-            if self.perseveration == "inside"
+            if self.perseveration_form == "inside"
             else col("beta1") * qnet + rep
         )
         lp1 = _log_softmax(z1)
@@ -812,7 +939,48 @@ class TwoStepModel(Model):
                 last = a1
         return prev
 
+    @property
+    def has_gradient(self) -> bool:
+        return kernels.HAVE_NUMBA
+
+    def _kernel(self, theta: np.ndarray, b: Behavior, want_grad: bool):
+        ix = dict(self.ix)
+        if self.one_alpha:
+            ix["alpha1"] = ix["alpha2"] = ix["alpha"]
+        roles = np.array([ix[r] for r in kernels.TWO_STEP_ROLES], dtype=np.int64)
+        key = "two_step_kernel"
+        if key not in b.cache:
+            b.cache[key] = (
+                np.ascontiguousarray(b.choice, dtype=np.int64),
+                np.ascontiguousarray(b.next_state, dtype=np.int64),
+                np.ascontiguousarray(b.choice2, dtype=np.int64),
+                np.ascontiguousarray(b.outcome, dtype=np.float64),
+                np.ascontiguousarray(b.counted),
+                np.ascontiguousarray(b.valid),
+                self._prev(b),
+            )
+        return kernels.two_step_loglik(
+            np.ascontiguousarray(theta, dtype=np.float64),
+            roles,
+            self.perseveration_form == "inside",
+            self.transitions,
+            self.q_init,
+            *b.cache[key],
+            want_grad,
+        )
+
+    def loglik_grad(self, theta: np.ndarray, behavior: Behavior) -> tuple[np.ndarray, np.ndarray]:
+        if not self.has_gradient:
+            return super().loglik_grad(theta, behavior)
+        self.check(behavior)
+        return self._kernel(np.atleast_2d(theta), behavior, True)
+
     def _loglik(self, theta: np.ndarray, b: Behavior) -> np.ndarray:
+        if kernels.HAVE_NUMBA:
+            return self._kernel(theta, b, False)[0]
+        return self._loglik_numpy(theta, b)
+
+    def _loglik_numpy(self, theta: np.ndarray, b: Behavior) -> np.ndarray:
         H1, H2 = self._values(theta, b)
         tv = np.flatnonzero(b.counted)
         lp1, lp2, _, _ = self._policy(theta, H1[tv], H2[tv], self._prev(b)[tv], b.next_state[tv])
@@ -923,7 +1091,7 @@ MODELS: dict[str, tuple[type[Model], dict[str, Any]]] = {
     "q_eps_greedy": (QModel, {"choice_rule": "epsilon_greedy"}),
     "q_nav": (QModel, {"task": "navigation"}),
     "q_nav_persev": (QModel, {"task": "navigation", "perseveration": True}),
-    "hybrid": (TwoStepModel, {}),
+    "two_step_hybrid": (TwoStepModel, {}),
     "hybrid_1alpha": (TwoStepModel, {"one_alpha": True}),
     "model_free": (TwoStepModel, {"one_alpha": True, "fixed": {"w": 0.0}}),
     "model_based": (TwoStepModel, {"one_alpha": True, "fixed": {"w": 1.0, "lam": 0.0}}),

@@ -122,10 +122,12 @@ def design_figure(design: pd.DataFrame, title: str = ""):
 
 
 def format_p(p: float) -> str:
-    """A p-value with two significant digits, never rounded to zero: 0.0003 -> '3.0e-04'."""
+    """A p-value with two significant digits (``3.1e-04``, ``0.042``), never ``0.000``."""
     if p is None or not np.isfinite(p):
         return "n/a"
-    return f"{p:.2f}" if p >= 0.01 else f"{p:.1e}"
+    if p >= 0.001:
+        return f"{p:.2g}" if p < 0.1 else f"{p:.2f}"
+    return f"{p:.1e}"
 
 
 def annotated_heatmap(
@@ -206,33 +208,19 @@ def heatmap_figure(table: pd.DataFrame, value: str, title: str = "", alpha: floa
 
 
 def glass_brain_figure(img, threshold: float, title: str = ""):
-    """nilearn glass brain of a (thresholded) z map."""
-    plt = _agg()
-    from nilearn.plotting import plot_glass_brain
-
-    fig = plt.figure(figsize=(8, 3))
-    finite = np.isfinite(threshold)
-    data = np.asarray(img.dataobj)
-    vmax = float(np.nanmax(np.abs(data))) if np.any(data) else 1.0
+    """Glass brain of a thresholded z map; empty, with the threshold stated, when nothing
+    survives (:func:`darkcontrol.neuro.glm.plot_thresholded`)."""
     import warnings
 
+    from darkcontrol.neuro.glm import plot_thresholded
+
+    plt = _agg()
+    fig = plt.figure(figsize=(8, 3))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*empty mask.*")  # nothing survived
-        _glass(plot_glass_brain, img, fig, threshold, finite, vmax, title)
+        warnings.filterwarnings("ignore", message=".*vmin.*vmax.*")
+        plot_thresholded(img, threshold, title=title, figure=fig)
     return fig
-
-
-def _glass(plot_glass_brain, img, fig, threshold, finite, vmax, title) -> None:
-    plot_glass_brain(
-        img,
-        figure=fig,
-        threshold=float(threshold) if finite else vmax + 1.0,
-        plot_abs=False,
-        colorbar=True,
-        title=title,
-        vmax=max(vmax, 1e-6),
-        vmin=-max(vmax, 1e-6),
-    )
 
 
 def study_report(
@@ -249,7 +237,7 @@ def study_report(
     from darkcontrol.neuro.glm import participant_effects
 
     rep = HTMLReport(title)
-    for note in notes or []:
+    for note in [*(notes or []), *getattr(result, "notes", [])]:
         rep.paragraph(note)
     rep.heading("Configuration")
     rep.json({"versions": versions(), "study": result.config, "run": dict(run_config or {})})
@@ -268,11 +256,15 @@ def study_report(
         table, value = result.roi_group, "t"
         rep.paragraph(
             f"one-sample t-tests across {int(table['n'].iloc[0])} participants of the "
-            "first-level betas (two-sided p)"
+            "first-level betas (two-sided p; p_fdr, p_bonferroni over ROI x regressor; d = "
+            "mean / sd)"
         )
     else:
         table, value = participant_effects(result.roi_tables[0]), "t"
-        rep.paragraph("first level of the single participant (two-sided p)")
+        rep.paragraph(
+            "first level of the single participant (two-sided p; p_fdr, p_bonferroni over "
+            "ROI x regressor; r_partial = t / sqrt(t^2 + dof))"
+        )
     rep.figure(heatmap_figure(table, value, f"{value} per ROI and regressor"), "")
     rep.table(table.drop(columns=[c for c in ("run",) if c in table]))
     if result.maps:
@@ -287,6 +279,10 @@ def study_report(
             f"{survive} (the map shows only suprathreshold voxels)"
         )
         rep.figure(glass_brain_figure(m["thresholded"], thr, name), caption)
+        peaks = m.get("peaks")
+        if peaks is not None and len(peaks):
+            rep.paragraph(f"{name}: clusters and peaks (MNI mm; nearest atlas label)")
+            rep.table(peaks, digits=2)
     if model_comparison is not None:
         rep.heading("Model comparison")
         rep.table(model_comparison)

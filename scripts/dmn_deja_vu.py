@@ -25,6 +25,8 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
+from darkcontrol.simulation import simulate
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -52,7 +54,7 @@ def untried_values(seed: int, episodes: int, recombine: bool) -> tuple[np.ndarra
     dmn = DMNAgent(
         "q_learning", env, account="full", seed=seed, gamma=GAMMA, epsilon=EPSILON, **params
     )
-    dmn.run_episodes(env, episodes, seed=seed, max_steps=200)
+    simulate(env, dmn, episodes=episodes, seeds=[seed], max_steps=200)[1].runs[0]
     mdp = env.mdp
     q_star = value_iteration(mdp, GAMMA).Q
     visited = dmn.model.visits.sum(axis=1) > 0

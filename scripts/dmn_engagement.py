@@ -31,37 +31,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dmn_common import mean_ci, parser, save, seeds_of  # noqa: E402
 
 import darkcontrol.envs  # noqa: E402, F401  (registers the environments)
+from darkcontrol.clock import Schedule  # noqa: E402
 from darkcontrol.dmn import DMNAgent  # noqa: E402
+from darkcontrol.simulation import simulate  # noqa: E402
 
 MIRROR = (2, 3, 0, 1)  # up <-> down, right <-> left
 ITI_S, REPLAY_HZ, MAX_STEPS = 1.0, 10.0, 200
 
 
+class MirrorFrom(gym.ActionWrapper):
+    """From step ``change`` on (over the environment's lifetime, mid-episode too) every action
+    is mirrored: the world changes under the agent's feet."""
+
+    def __init__(self, env: gym.Env, change: int | None) -> None:
+        super().__init__(env)
+        self.change, self.n = change, 0
+
+    def action(self, action: int) -> int:
+        self.n += 1
+        return MIRROR[action] if self.change is not None and self.n > self.change else action
+
+
 def engagement_run(seed: int, n_trials: int, change: int | None, slip: float = 0.0) -> np.ndarray:
     """Per trial: offline steps in its ITI / the ITI's budget (0 after a salient trial)."""
-    base = gym.make("darkcontrol/DynaMaze-v0", slip=slip)
-    mirrored = gym.wrappers.TransformAction(base, lambda a: MIRROR[a], base.action_space)
-    dmn = DMNAgent("q_learning", base, account="full", seed=seed, replay_hz=REPLAY_HZ)
-    rec = dmn.recorder
-    env, (state, _) = base, base.reset(seed=seed)
-    dmn.reset()
-    rec.begin_episode()
-    used = np.zeros(n_trials)
-    steps = 0
-    for t in range(n_trials):
-        if change is not None and t == change:
-            env = mirrored  # the world changes under the agent's feet, mid-episode
-        rec.time = t * (1.0 + ITI_S)
-        state, _, terminated, truncated, _ = dmn.step(env, state)
-        rec.time += 1.0
-        steps += 1
-        used[t] = dmn.interval(ITI_S) / (ITI_S * REPLAY_HZ)  # 0 after a salient trial
-        if terminated or truncated or steps >= MAX_STEPS:
-            state, _ = env.reset()
-            dmn.reset()
-            rec.begin_episode()
-            steps = 0
-    return used
+    env = MirrorFrom(gym.make("darkcontrol/DynaMaze-v0", slip=slip), change)
+    dmn = DMNAgent("q_learning", env, account="full", seed=seed, replay_hz=REPLAY_HZ)
+    period = 1.0 + ITI_S
+    sched = Schedule.task_only(period * n_trials, trial_s=1.0, iti_s=ITI_S)
+    trace, _ = simulate(env, dmn, schedule=sched, seeds=[seed], max_steps=MAX_STEPS)
+    t = trace.loc[trace["phase"] == "offline", "time"].to_numpy()
+    trial = np.floor((t - 1.0) / period + 1e-9).astype(int)
+    return np.bincount(trial, minlength=n_trials) / (ITI_S * REPLAY_HZ)
 
 
 def main(argv=None) -> int:

@@ -26,6 +26,8 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
+from darkcontrol.simulation import simulate
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -51,7 +53,7 @@ def choice(seed: int, gamma: float, episodes: int) -> int:
     dmn = DMNAgent(
         "q_learning", env, account="full", seed=seed, gamma=gamma, epsilon=0.5, alpha=0.5
     )
-    dmn.run_episodes(env, episodes, seed=seed, max_steps=100)
+    simulate(env, dmn, episodes=episodes, seeds=[seed], max_steps=100)[1].runs[0]
     q = dmn.q_values()[env.state_of(*CHOICE_CELL)]
     return int(q[RIGHT] > q[LEFT])
 

@@ -24,6 +24,8 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
+from darkcontrol.simulation import simulate
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -42,8 +44,12 @@ def run(seed: int, lesion: str, n1: int, n2: int) -> tuple[np.ndarray, np.ndarra
     """Steps per episode before and after the goal moves (MAX_STEPS = not reached)."""
     before, after = GridWorld(DYNA_MAZE), GridWorld(GOAL_MOVED)
     dmn = DMNAgent("q_learning", before, account="full", lesion=lesion, seed=seed)
-    l1 = dmn.run_episodes(before, n1, seed=seed, max_steps=MAX_STEPS).lengths
-    l2 = dmn.run_episodes(after, n2, seed=seed + 10_000, max_steps=MAX_STEPS).lengths
+    l1 = simulate(before, dmn, episodes=n1, seeds=[seed], max_steps=MAX_STEPS)[1].runs[0].lengths
+    l2 = (
+        simulate(after, dmn, episodes=n2, seeds=[seed + 10_000], max_steps=MAX_STEPS)[1]
+        .runs[0]
+        .lengths
+    )
     return np.array(l1), np.array(l2)
 
 

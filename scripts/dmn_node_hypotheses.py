@@ -75,10 +75,12 @@ from dmn_common import parser, save, seeds_of  # noqa: E402
 from script_args import parse, sized  # noqa: E402
 
 import darkcontrol.envs  # noqa: E402, F401  (registers the environments)
-from darkcontrol.dmn import DMNAgent, Schedule, run_schedule  # noqa: E402
+from darkcontrol.clock import Schedule  # noqa: E402
+from darkcontrol.dmn import DMNAgent  # noqa: E402
 from darkcontrol.envs import value_iteration  # noqa: E402
 from darkcontrol.regions import RegionMap  # noqa: E402
 from darkcontrol.results import ClaimSpec, claim, write_results  # noqa: E402
+from darkcontrol.simulation import simulate  # noqa: E402
 
 STUDY = "dmn_node_hypotheses"
 ENV_ID = "darkcontrol/Dissociation-v0"
@@ -145,7 +147,7 @@ CONTROL_TEXT = {
 
 
 # -- simulation (the only calls into the runner) -----------------------------------------------
-def simulate(seed: int, n_blocks: int, lesion: str = "none") -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulate_agent(seed: int, n_blocks: int, lesion: str = "none"):
     """One agent on the dissociation task: (Trace, change log), both with a ``time`` column."""
     env = gym.make(ENV_ID)
     dmn = DMNAgent(
@@ -159,7 +161,7 @@ def simulate(seed: int, n_blocks: int, lesion: str = "none") -> tuple[pd.DataFra
         agent_gamma=GAMMA,
     )
     sched = schedule(n_blocks)
-    trace, _ = run_schedule(dmn, env, sched, seed=seed)
+    trace, _ = simulate(env, dmn, schedule=sched, seeds=[seed])
     log = dmn.change_log().assign(run=0)
     log["phase"] = pd.Categorical(log["phase"], categories=["online", "offline"])
     return trace, log
@@ -212,7 +214,7 @@ def effects(regions: pd.DataFrame, changes: pd.DataFrame) -> dict[str, tuple[flo
 def agent_effects(seed: int, n_blocks: int, lesion: str = "none") -> dict[str, dict]:
     """Effects of one agent under the hypotheses map, the shuffled maps and the default map,
     and the correlation of its own policy and value changes."""
-    trace, log = simulate(seed, n_blocks, lesion)
+    trace, log = simulate_agent(seed, n_blocks, lesion)
     t_max = schedule(n_blocks).duration
     rmap = RegionMap.named(MAP)
     reg, ch = binned(trace, log, rmap, t_max)

@@ -21,6 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from script_args import parse, script_parser, sized  # noqa: E402
 
+from darkcontrol.clock import Clock
+from darkcontrol.simulation import simulate
+
 T_R = 2.0
 
 
@@ -29,7 +32,7 @@ def main(argv=None) -> int:
     sized(p, "--trials", full=200, quick=60, help="bandit trials (4 s each)")
     args = parse(p, argv)
 
-    from darkcontrol.agents import make_agent, run_episodes
+    from darkcontrol.agents import make_agent
     from darkcontrol.neuro.design import DesignConfig, load_confounds, make_design, task_columns
     from darkcontrol.neuro.events import trace_to_events
     from darkcontrol.neuro.glm import compare_models, roi_signals
@@ -39,7 +42,14 @@ def main(argv=None) -> int:
 
     env = make_env("darkcontrol/RestlessBandit-v0")
     agent = make_agent("q_learning", env, seed=args.seed, policy="softmax", beta=3.0)
-    run_episodes(agent, env, 1, seed=args.seed, max_steps=args.trials, trial_duration=4.0)
+    simulate(
+        env,
+        agent,
+        episodes=1,
+        seeds=[args.seed],
+        clock=Clock(trial_s=4.0, iti_s=0.0, offline_dt=0.0),
+        max_steps=args.trials,
+    )[1].runs[0]
     events = trace_to_events(
         agent.recorder.to_frame(),
         region_map=RegionMap.paper(),

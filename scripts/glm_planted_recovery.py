@@ -19,6 +19,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from darkcontrol.clock import Clock
+from darkcontrol.simulation import simulate
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from script_args import parse, progress, script_parser, sized  # noqa: E402
 
@@ -30,14 +33,20 @@ T_R = 2.0
 
 
 def participant_events(seed: int, episodes: int):
-    from darkcontrol.agents import make_agent, run_episodes
+    from darkcontrol.agents import make_agent
     from darkcontrol.neuro.events import trace_to_events
     from darkcontrol.regions import RegionMap
     from darkcontrol.simulation import make_env
 
     env = make_env("darkcontrol/TwoStep-v0")
     agent = make_agent("dyna_q", env, seed=seed, n_planning=5)
-    run_episodes(agent, env, episodes, seed=seed, trial_duration=2.0, offline_dt=0.2)
+    simulate(
+        env,
+        agent,
+        episodes=episodes,
+        seeds=[seed],
+        clock=Clock(trial_s=2.0, iti_s=0.0, offline_dt=0.2),
+    )[1].runs[0]
     return trace_to_events(
         agent.recorder.to_frame(),
         region_map=RegionMap.paper(),

@@ -15,6 +15,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from darkcontrol.clock import Clock
+from darkcontrol.simulation import simulate
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from script_args import parse, progress, script_parser, sized  # noqa: E402
 
@@ -42,7 +45,7 @@ def main(argv=None) -> int:
     p.add_argument("--tr", type=float, default=2.0, help="repetition time in s (default 2)")
     args = parse(p, argv)
 
-    from darkcontrol.agents import make_agent, run_episodes
+    from darkcontrol.agents import make_agent
     from darkcontrol.neuro.design import DesignConfig
     from darkcontrol.neuro.events import trace_to_events
     from darkcontrol.neuro.power import PowerConfig, power_analysis, required_participants
@@ -53,7 +56,14 @@ def main(argv=None) -> int:
     env = make_env("darkcontrol/RestlessBandit-v0")
     agent = make_agent("q_learning", env, seed=args.seed, policy="softmax", beta=3.0)
     n_trials = int(max(scans) * args.tr / 5.0) + 1
-    run_episodes(agent, env, 1, seed=args.seed, max_steps=n_trials, trial_duration=5.0)
+    simulate(
+        env,
+        agent,
+        episodes=1,
+        seeds=[args.seed],
+        clock=Clock(trial_s=5.0, iti_s=0.0, offline_dt=0.0),
+        max_steps=n_trials,
+    )[1].runs[0]
     events = trace_to_events(
         agent.recorder.to_frame(),
         region_map=RegionMap.paper(),

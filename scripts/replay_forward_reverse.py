@@ -26,12 +26,9 @@ import numpy as np  # noqa: E402
 
 import darkcontrol  # noqa: E402
 from darkcontrol._util import atomic_write_bytes, atomic_write_text  # noqa: E402
-from darkcontrol.agents.mattar_daw import (  # noqa: E402
-    direction_summary,
-    replay_events,
-    simulate_open_maze,
-)
+from darkcontrol.analysis import direction_summary, replay_events  # noqa: E402
 from darkcontrol.envs.mazes import DynaMaze  # noqa: E402
+from darkcontrol.simulation import simulate  # noqa: E402
 from darkcontrol.trace import write_trace  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -88,12 +85,16 @@ def _draw_bout(ax, maze, bout, title):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    trace = simulate_open_maze(
-        n_runs=args.runs,
-        n_episodes=args.episodes,
-        seed=args.seed,
-        reward_sd=args.reward_sd,
+    trace, _ = simulate(
+        "darkcontrol/OpenMaze-v0",
+        "mattar_daw",
+        episodes=args.episodes,
+        seeds=args.runs,
+        first_seed=args.seed,
+        max_steps=5000,
+        env_params={"reward_sd": args.reward_sd},
         progress=progress(args),
+        pre_explore=True,  # the paper's exploration before rewards
     )
     summ = direction_summary(trace, args.min_length)
     laps = args.runs * args.episodes

@@ -27,13 +27,13 @@ import numpy as np  # noqa: E402
 
 import darkcontrol  # noqa: E402
 from darkcontrol._util import atomic_write_bytes, atomic_write_text  # noqa: E402
-from darkcontrol.agents.two_step import (  # noqa: E402
-    PRESETS,
-    TwoStepConfig,
-    simulate_participants,
+from darkcontrol.agents.two_step import PRESETS, TwoStepConfig  # noqa: E402
+from darkcontrol.analysis import (  # noqa: E402
     stay_probabilities,
     stay_regression,
+    two_step_trials,
 )
+from darkcontrol.simulation import simulate  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from script_args import parse, progress, script_parser, sized  # noqa: E402
@@ -56,9 +56,16 @@ def main(argv=None) -> int:
     bars = progress(args)
     results = {}
     for preset, label in AGENTS:
-        trials = simulate_participants(
-            PRESETS[preset], args.participants, args.trials, seed=args.seed, progress=bars
+        trace, _ = simulate(
+            "darkcontrol/TwoStep-v0",
+            "two_step_hybrid",
+            episodes=args.trials,
+            seeds=args.participants,
+            first_seed=args.seed,
+            progress=bars,
+            **PRESETS[preset],
         )
+        trials = two_step_trials(trace)
         stay = stay_probabilities(trials)
         reg = stay_regression(trials, se="cluster")
         results[preset] = (stay, reg)

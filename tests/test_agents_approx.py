@@ -9,11 +9,12 @@ import torch
 from pandas.testing import assert_frame_equal
 
 import darkcontrol.envs  # noqa: F401  (registers the ids)
-from darkcontrol.agents import make_agent, run_episodes
+from darkcontrol.agents import make_agent
 from darkcontrol.agents.approx import ReplayQAgent, ReplayQConfig
 from darkcontrol.agents.features import build_features, tile_features
 from darkcontrol.agents.tabular import QLearning
 from darkcontrol.envs.solvers import greedy_path, value_iteration
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import validate_trace
 
 CORE = ["episode", "step", "phase", "state", "action", "reward", "next_state", "terminated"]
@@ -52,8 +53,8 @@ def test_linear_onehot_without_replay_is_tabular_q_learning_exactly():
     rq = make_agent("replay_q", env_a, seed=5, n_replay=0, dtype="float64", **params)
     ql = make_agent("q_learning", env_b, seed=5, **params)
     assert isinstance(rq, ReplayQAgent) and isinstance(ql, QLearning)
-    log_a = run_episodes(rq, env_a, 3, seed=2, max_steps=80)
-    log_b = run_episodes(ql, env_b, 3, seed=2, max_steps=80)
+    log_a = simulate(env_a, rq, episodes=3, seeds=[2], max_steps=80)[1].runs[0]
+    log_b = simulate(env_b, ql, episodes=3, seeds=[2], max_steps=80)[1].runs[0]
     assert log_a == log_b
     np.testing.assert_array_equal(rq.q_values(), ql.q_values())
     ta, tb = rq.recorder.to_frame(), ql.recorder.to_frame()
@@ -69,7 +70,7 @@ def test_replayed_minibatch_step_is_the_weighted_sgd_step(replay):
     agent = make_agent(
         "replay_q", env, seed=1, replay=replay, batch_size=8, n_replay=0, dtype="float64"
     )
-    run_episodes(agent, env, 2, seed=0, max_steps=60)
+    simulate(env, agent, episodes=2, seeds=[0], max_steps=60)[1].runs[0]
     # draw the batch the next replay_step will draw, then rewind the agent's generator
     saved = agent.rng.bit_generator.state
     batch = agent.memory.sample(8)
@@ -100,7 +101,7 @@ def test_replayed_minibatch_step_is_the_weighted_sgd_step(replay):
 def test_online_rows_carry_the_pmc_signal_and_choice():
     env = maze()
     agent = make_agent("replay_q", env, seed=3, alpha=0.2, n_replay=2, dtype="float64")
-    run_episodes(agent, env, 2, seed=0, max_steps=80)
+    simulate(env, agent, episodes=2, seeds=[0], max_steps=80)[1].runs[0]
     df = validate_trace(agent.recorder.to_frame())
     on = df[df["phase"] == "online"]
     # a single-transition SGD step on the one-hot linear model moves one weight by alpha delta
@@ -122,7 +123,7 @@ def test_online_rows_carry_the_pmc_signal_and_choice():
 def test_without_online_update_only_replay_changes_theta():
     env = maze()
     agent = make_agent("replay_q", env, seed=0, online_update=False, n_replay=0)
-    run_episodes(agent, env, 1, seed=0, max_steps=40)
+    simulate(env, agent, episodes=1, seeds=[0], max_steps=40)[1].runs[0]
     assert np.all(agent.q_values() == 0.0)
     on = agent.recorder.to_frame()
     assert (on["update_norm"] == 0.0).all() and len(agent.memory) == len(on)
@@ -148,7 +149,7 @@ def test_learn_offline_is_one_sgd_step_on_the_given_transition():
 def test_target_network_is_frozen_between_copies():
     env = maze()
     agent = make_agent("replay_q", env, seed=0, approximator="mlp", target_update=5, n_replay=1)
-    run_episodes(agent, env, 1, seed=0, max_steps=30)
+    simulate(env, agent, episodes=1, seeds=[0], max_steps=30)[1].runs[0]
     n = agent.n_updates
     theta = agent.parameters_vector()
     theta_minus = torch.nn.utils.parameters_to_vector(agent.target_net.parameters())
@@ -177,7 +178,7 @@ def test_same_seed_same_trace(params):
     def trace(seed):
         env = maze()
         agent = make_agent("replay_q", env, seed=seed, n_replay=2, batch_size=4, **params)
-        run_episodes(agent, env, 2, seed=seed, max_steps=25)
+        simulate(env, agent, episodes=2, seeds=[seed], max_steps=25)[1].runs[0]
         return agent.recorder.to_frame()
 
     a, b = trace(11), trace(11)
@@ -194,7 +195,7 @@ def test_seeding_leaves_global_generators_alone():
     torch.manual_seed(0)
     env = maze()
     agent = make_agent("replay_q", env, seed=4, approximator="mlp", n_replay=1)
-    run_episodes(agent, env, 1, seed=0, max_steps=30)
+    simulate(env, agent, episodes=1, seeds=[0], max_steps=30)[1].runs[0]
     assert torch.rand(1).item() == expected
     after = np.random.get_state()  # noqa: NPY002
     assert after[0] == legacy[0] and np.array_equal(after[1], legacy[1]) and after[2] == legacy[2]
@@ -220,8 +221,8 @@ def test_custom_action_features_reproduce_the_tabular_agent():
     kw = {"n_replay": 0, "dtype": "float64"}
     custom = make_agent("replay_q", env_a, seed=2, features="custom", feature_matrix=phi, **kw)
     onehot = make_agent("replay_q", env_b, seed=2, **kw)
-    run_episodes(custom, env_a, 2, seed=0, max_steps=80)
-    run_episodes(onehot, env_b, 2, seed=0, max_steps=80)
+    simulate(env_a, custom, episodes=2, seeds=[0], max_steps=80)[1].runs[0]
+    simulate(env_b, onehot, episodes=2, seeds=[0], max_steps=80)[1].runs[0]
     np.testing.assert_array_equal(custom.q_values(), onehot.q_values())
 
 
@@ -266,7 +267,8 @@ def test_feature_matrix_only_with_custom_features():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
 def test_cuda_without_gpu_is_an_error_not_a_fallback():
-    with pytest.raises(RuntimeError, match="CUDA is not available"):
+    # the one resolve_device (darkcontrol._torch): ValueError, as for any bad device
+    with pytest.raises(ValueError, match="no CUDA device"):
         ReplayQConfig(device="cuda")
 
 
@@ -278,7 +280,7 @@ def test_cuda_agent_matches_cpu_agent():
         agent = make_agent(
             "replay_q", env, seed=3, approximator="mlp", device=device, dtype="float64"
         )
-        run_episodes(agent, env, 2, seed=0, max_steps=60)
+        simulate(env, agent, episodes=2, seeds=[0], max_steps=60)[1].runs[0]
         return agent
 
     cpu, gpu = run("cpu"), run("cuda")
@@ -294,7 +296,7 @@ def test_linear_replay_q_learns_the_dyna_maze(replay):
     optimum = shortest_path(env)
     assert optimum == 14
     agent = make_agent("replay_q", env, seed=0, replay=replay, n_replay=5)
-    log = run_episodes(agent, env, 25, seed=0, max_steps=500)
+    log = simulate(env, agent, episodes=25, seeds=[0], max_steps=500)[1].runs[0]
     length, reached = greedy_length(agent, env)
     assert reached and length <= optimum + 2, (length, log.lengths)
     assert np.mean(log.lengths[-5:]) < 0.1 * np.mean(log.lengths[:2])
@@ -320,6 +322,6 @@ def test_mlp_replay_q_learns_a_lattice_graph(replay):
             target_update=50,
             n_replay=3,
         )
-        log = run_episodes(agent, env, 50, seed=seed, max_steps=200)
+        log = simulate(env, agent, episodes=50, seeds=[seed], max_steps=200)[1].runs[0]
         length, reached = greedy_length(agent, env)
         assert reached and length <= optimum + 2, (seed, length, log.lengths)

@@ -12,13 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from darkcontrol.agents import make_agent, run_episodes
+from darkcontrol.agents import make_agent
 from darkcontrol.agents.dyna import DynaQ, DynaQPlus
 from darkcontrol.agents.monte_carlo import MCRollout
 from darkcontrol.agents.prioritized_sweeping import PrioritizedSweeping
 from darkcontrol.agents.successor import SRTD, SRDyna
 from darkcontrol.envs.gridworld import GridWorld
 from darkcontrol.envs.solvers import policy_evaluation, successor_representation, value_iteration
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import TraceRecorder
 
 SMALL = ("S..#", ".#..", "...G")
@@ -32,7 +33,7 @@ def test_dyna_q_without_planning_is_q_learning():
         rec = TraceRecorder()
         params = {"n_planning": 0} if name == "dyna_q" else {}
         agent = make_agent(name, env, seed=3, recorder=rec, **params)
-        run_episodes(agent, env, 10, seed=3)
+        simulate(env, agent, episodes=10, seeds=[3])[1].runs[0]
         out[name] = (agent.Q.copy(), rec.to_frame())
     np.testing.assert_array_equal(out["q_learning"][0], out["dyna_q"][0])
     a, b = out["q_learning"][1], out["dyna_q"][1]
@@ -104,7 +105,7 @@ def test_prioritized_sweeping_backs_up_from_the_goal():
     agent = make_agent(
         "prioritized_sweeping", env, seed=1, alpha=1.0, gamma=0.9, n_planning=0, theta=1e-9
     )
-    run_episodes(agent, env, 1, seed=1)  # no planning: a random walk to the goal
+    simulate(env, agent, episodes=1, seeds=[1])[1].runs[0]  # no planning: a random walk to the goal
     assert np.all(agent.Q == 0.0)  # the real steps changed no value
     assert (agent.recorder.to_frame()["update_norm"] == 0.0).all()
     assert agent.queue_size() == 1  # only the goal pair had an error
@@ -168,7 +169,7 @@ def test_mc_rollout_targets_are_discounted_returns():
 def test_mc_rollout_starts_where_the_agent_is():
     env = GridWorld(("S...G",))
     agent = MCRollout(env.n_states, 4, seed=0, n_planning=30, horizon=30)
-    run_episodes(agent, env, 3, seed=0)
+    simulate(env, agent, episodes=3, seeds=[0])[1].runs[0]
     df = agent.recorder.to_frame()
     off = df[df["phase"] == "offline"]
     assert len(off) and (off["source"] == "model").all()
@@ -200,7 +201,7 @@ def test_sr_td_learns_the_successor_representation_of_its_policy():
         policy="greedy",
         recorder=TraceRecorder(mode="online"),
     )
-    run_episodes(agent, env, 200, seed=0)
+    simulate(env, agent, episodes=200, seeds=[0])[1].runs[0]
     right = np.zeros((env.n_states, 4))
     right[:, 1] = 1.0
     live = ~mdp.terminal

@@ -19,10 +19,11 @@ import pytest
 from scipy.stats import mannwhitneyu
 
 import darkcontrol.envs  # noqa: F401  (registers the environment ids)
-from darkcontrol.agents import make_agent, run_episodes
+from darkcontrol.agents import make_agent
 from darkcontrol.envs.gridworld import GridWorld
 from darkcontrol.envs.mazes import DYNA_MAZE
 from darkcontrol.envs.solvers import greedy_path, value_iteration
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import TraceRecorder
 
 pytestmark = pytest.mark.slow
@@ -79,7 +80,7 @@ def test_figure_8_2_dyna_maze():
         for seed in range(runs):
             env = gym.make("darkcontrol/DynaMaze-v0")
             agent = _agent("dyna_q", env, seed, alpha=0.1, n_planning=n)
-            lengths.append(run_episodes(agent, env, episodes, seed=seed).lengths)
+            lengths.append(simulate(env, agent, episodes=episodes, seeds=[seed])[1].runs[0].lengths)
             if n == 50:
                 u = env.unwrapped
                 greedy.append(_greedy_len(env, agent.Q))
@@ -102,7 +103,9 @@ def run_steps(name, env_id, total, seed, **params):
     cum = np.zeros(total)
     done, reward = 0, 0.0
     while done < total:
-        log = run_episodes(agent, env, 1, seed=seed if done == 0 else None, max_steps=total - done)
+        log = simulate(
+            env, agent, episodes=1, seeds=[seed if done == 0 else None], max_steps=total - done
+        )[1].runs[0]
         n = log.lengths[0]
         cum[done : done + n] = reward
         done, reward = done + n, reward + log.returns[0]

@@ -5,29 +5,26 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from darkcontrol.agents import make_agent, run_episodes
-from darkcontrol.agents.mattar_daw import (
-    MattarDawConfig,
-    MattarDawReplay,
-    direction_summary,
-    open_maze,
-    replay_events,
-)
+from darkcontrol.agents import make_agent
+from darkcontrol.agents.mattar_daw import MattarDawConfig, MattarDawReplay
 from darkcontrol.agents.policies import softmax_probs
+from darkcontrol.analysis import direction_summary, replay_events
 from darkcontrol.envs.mazes import DynaMaze
+from darkcontrol.envs.open_maze import OpenMaze
 from darkcontrol.envs.solvers import successor_representation
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import COLUMNS, TraceRecorder, validate_trace
 
 START, PRE_GOAL = 18, 17  # DynaMaze: start (2, 0), the cell below the goal (1, 8)
 
 
 def _trained(seed=0, episodes=3, **params):
-    env = open_maze(0.1)
+    env = OpenMaze(0.1)
     rec = TraceRecorder()
     agent = MattarDawReplay(
         54, 4, {"pre_explore": True, **params}, seed=seed, recorder=rec, mdp=env.unwrapped.mdp
     )
-    run_episodes(agent, env, episodes, seed=seed, max_steps=5000)
+    simulate(env, agent, episodes=episodes, seeds=[seed], max_steps=5000)[1].runs[0]
     return agent, rec.to_frame()
 
 
@@ -132,12 +129,12 @@ def test_first_reward_is_replayed_backwards_from_the_goal():
     """After the first reward only the predecessors of changed values have gain: the bout starts
     one step behind the goal and runs in reverse (the paper's Fig. 1)."""
     for seed in range(5):
-        env = open_maze(0.0)
+        env = OpenMaze(0.0)
         rec = TraceRecorder()
         agent = MattarDawReplay(
             54, 4, pre_explore=True, seed=seed, recorder=rec, mdp=env.unwrapped.mdp
         )
-        run_episodes(agent, env, 1, seed=seed, max_steps=5000)
+        simulate(env, agent, episodes=1, seeds=[seed], max_steps=5000)[1].runs[0]
         df = rec.to_frame()
         off = df[df["phase"] == "offline"]
         assert (off["replay_at"] == "goal").all()
@@ -203,10 +200,10 @@ def test_same_seed_same_trace_and_summary_mode():
     _, a = _trained(seed=4, episodes=3)
     _, b = _trained(seed=4, episodes=3)
     pd.testing.assert_frame_equal(a, b)
-    env = open_maze(0.1)
+    env = OpenMaze(0.1)
     rec = TraceRecorder(mode="summary")
     agent = make_agent("mattar_daw", env, seed=4, recorder=rec, pre_explore=True)
-    run_episodes(agent, env, 3, seed=4, max_steps=5000)
+    simulate(env, agent, episodes=3, seeds=[4], max_steps=5000)[1].runs[0]
     s = rec.to_frame()
     validate_trace(s)
     assert s.loc[s["phase"] == "offline", "n_steps"].sum() == (a["phase"] == "offline").sum()

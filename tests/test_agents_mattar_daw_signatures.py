@@ -13,20 +13,32 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from darkcontrol.agents import run_episodes
-from darkcontrol.agents.mattar_daw import (
-    MattarDawReplay,
-    direction_summary,
-    simulate_open_maze,
-)
+from darkcontrol.agents.mattar_daw import MattarDawReplay
+from darkcontrol.analysis import direction_summary
 from darkcontrol.envs.mazes import DynaMaze
 from darkcontrol.envs.solvers import greedy_path, value_iteration
+from darkcontrol.simulation import simulate
 
 pytestmark = pytest.mark.slow
 
 
+def _open_maze_trace(n_runs, n_episodes, seed=0, **params):
+    """Mattar & Daw's Figure 3 setting: exploration before rewards, laps of <= 5000 steps."""
+    trace, _ = simulate(
+        "darkcontrol/OpenMaze-v0",
+        "mattar_daw",
+        episodes=n_episodes,
+        seeds=n_runs,
+        first_seed=seed,
+        max_steps=5000,
+        pre_explore=True,
+        **params,
+    )
+    return trace
+
+
 def test_forward_replay_before_runs_reverse_after_reward():
-    trace = simulate_open_maze(n_runs=5, n_episodes=50, seed=0)
+    trace = _open_maze_trace(5, 50, seed=0)
     summ = direction_summary(trace)
     start, goal = summ.loc["start"], summ.loc["goal"]
     assert start["forward_share"] > 0.6
@@ -48,7 +60,7 @@ def test_forward_replay_before_runs_reverse_after_reward():
 def test_forward_replay_needs_n_step_backups():
     """Ablation: without extending the last replayed sequence, forward replay before runs
     disappears (it is the n-step extension that runs ahead of the agent), reverse stays."""
-    summ = direction_summary(simulate_open_maze({"n_step": False}, n_runs=3, n_episodes=30))
+    summ = direction_summary(_open_maze_trace(3, 30, n_step=False))
     assert summ.loc["start", "forward_share"] < 0.3
     assert summ.loc["start", "forward_events"] == 0
     assert 1.0 - summ.loc["goal", "forward_share"] > 0.75
@@ -64,7 +76,7 @@ def test_replay_speeds_learning_and_finds_the_optimal_path():
         lengths = {}
         for n in (20, 0):
             agent = MattarDawReplay(54, 4, pre_explore=True, n_planning=n, mdp=env.mdp, seed=seed)
-            log = run_episodes(agent, env, 20, seed=seed, max_steps=5000)
+            log = simulate(env, agent, episodes=20, seeds=[seed], max_steps=5000)[1].runs[0]
             lengths[n] = np.asarray(log.lengths)
             if n:
                 path = greedy_path(env.mdp, agent.Q, 18)

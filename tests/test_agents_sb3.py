@@ -9,9 +9,11 @@ import torch
 from pandas.testing import assert_frame_equal
 
 import darkcontrol.envs  # noqa: F401  (registers the ids)
-from darkcontrol.agents import make_agent, run_episodes
+from darkcontrol.agents import make_agent
 from darkcontrol.agents.sb3 import SB3DQNAgent
+from darkcontrol.clock import Clock
 from darkcontrol.envs.solvers import greedy_path, value_iteration
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import validate_trace
 
 SMALL = {"learning_starts": 20, "batch_size": 8, "net_arch": (32,), "exploration_steps": 200}
@@ -30,12 +32,14 @@ def track(n=7):
 
 
 def test_sb3_loop_and_agent_loop_give_the_same_trace():
-    """run() (SB3's collect_rollouts/train) == run_episodes (act/observe/plan), row for row."""
+    """run() (SB3's collect_rollouts/train) == darkcontrol.simulate (act/observe/offline), row
+    for row, on the clock SB3's loop keeps (1-s trials, offline steps at the trial's end)."""
     a = make_agent("sb3_dqn", track(), seed=1, **SMALL)
-    log = run_episodes(a, track(), 4, seed=3, max_steps=30)
+    clock = Clock(trial_s=1.0, iti_s=0.0, offline_dt=0.0)
+    log = simulate(track(), a, episodes=4, seeds=[3], max_steps=30, clock=clock)[1].runs[0]
     b = SB3DQNAgent(7, 2, seed=1, **SMALL)
     trace, log_b = b.run(track(), sum(log.lengths), seed=3, max_steps=30)
-    assert log_b == log
+    assert (log_b.lengths, log_b.returns) == (log.lengths, log.returns)
     assert_frame_equal(a.recorder.to_frame(), trace)
     validate_trace(trace)
 
@@ -69,7 +73,7 @@ def test_trace_rows_online_and_offline():
 
 def test_online_target_uses_the_target_network():
     agent = SB3DQNAgent(7, 2, seed=0, **SMALL)
-    run_episodes(agent, track(), 1, seed=0, max_steps=40)
+    simulate(track(), agent, episodes=1, seeds=[0], max_steps=40)[1].runs[0]
     s, a = 2, 1
     q_next = agent.model.q_net_target(agent._obs([3])).max().item()
     q_sa = agent.q_values()[s, a]

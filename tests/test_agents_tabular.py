@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from darkcontrol.agents import make_agent, run_episodes
+from darkcontrol.agents import make_agent
 from darkcontrol.agents.model import WorldModel
 from darkcontrol.agents.policies import (
     action_probs,
@@ -30,8 +30,10 @@ from darkcontrol.agents.policies import (
     entropy_list,
     sample_index,
 )
+from darkcontrol.clock import Clock
 from darkcontrol.envs.gridworld import GridWorld
 from darkcontrol.envs.solvers import value_iteration
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import TraceRecorder
 
 LAYOUT = ("SSG", "SSH")
@@ -69,13 +71,13 @@ def train(name: str, slip: float, episodes: int, seed: int, polyak: bool = False
         **params,
     )
     if not polyak:
-        run_episodes(agent, env, episodes, seed=seed)
+        simulate(env, agent, episodes=episodes, seeds=[seed])[1].runs[0]
         return agent, agent.q_values().copy()
     half = episodes // 2
-    run_episodes(agent, env, half, seed=seed)
+    simulate(env, agent, episodes=half, seeds=[seed])[1].runs[0]
     acc = np.zeros((env.n_states, env.n_actions))
     for _ in range(half):
-        run_episodes(agent, env, 1)
+        simulate(env, agent, episodes=1, seeds=[None])[1].runs[0]
         acc += agent.q_values()
     return agent, acc / half
 
@@ -271,7 +273,9 @@ def test_sarsa_rows_keep_their_step_time():
     env = GridWorld(LAYOUT)
     rec = TraceRecorder()
     agent = make_agent("sarsa", env, seed=0, recorder=rec)
-    run_episodes(agent, env, 5, seed=0, trial_duration=2.0)
+    simulate(
+        env, agent, episodes=5, seeds=[0], clock=Clock(trial_s=2.0, iti_s=0.0, offline_dt=0.0)
+    )[1].runs[0]
     df = rec.to_frame()
     for _, ep in df.groupby("episode"):
         np.testing.assert_allclose(np.diff(ep["time"].to_numpy()), 2.0)

@@ -5,18 +5,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from darkcontrol.agents import make_agent, run_episodes
+from darkcontrol.agents import make_agent
 from darkcontrol.agents.policies import softmax_probs
 from darkcontrol.agents.two_step import (
     PRESETS,
     TwoStepConfig,
     TwoStepHybrid,
+)
+from darkcontrol.analysis import (
     stay_data,
     stay_probabilities,
     stay_regression,
     two_step_trials,
 )
+from darkcontrol.clock import Clock
 from darkcontrol.envs.two_step import TwoStep
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import COLUMNS, TraceRecorder, validate_trace
 
 
@@ -93,7 +97,7 @@ def test_runner_trace_and_trials():
     rec = TraceRecorder()
     agent = make_agent("two_step_hybrid", env, seed=3, recorder=rec)
     assert TwoStepHybrid.default_env == "darkcontrol/TwoStep-v0"
-    run_episodes(agent, env, 30, seed=3)
+    simulate(env, agent, episodes=30, seeds=[3], clock=Clock(trial_s=1.0, iti_s=0.0))
     df = rec.to_frame()
     validate_trace(df)
     assert len(df) == 60 and (df["phase"] == "online").all()

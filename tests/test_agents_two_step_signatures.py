@@ -10,12 +10,9 @@ interaction 0.40 (z 10.9); hybrid reward 0.42 (z 12.7), interaction 0.17 (z 4.9)
 
 import pytest
 
-from darkcontrol.agents.two_step import (
-    PRESETS,
-    simulate_participants,
-    stay_probabilities,
-    stay_regression,
-)
+from darkcontrol.agents.two_step import PRESETS
+from darkcontrol.analysis import stay_probabilities, stay_regression, two_step_trials
+from darkcontrol.simulation import simulate
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +20,14 @@ N_PARTICIPANTS, N_TRIALS = 20, 200
 
 
 def _fit(preset):
-    trials = simulate_participants(PRESETS[preset], N_PARTICIPANTS, N_TRIALS, seed=0)
+    trace, _ = simulate(
+        "darkcontrol/TwoStep-v0",
+        "two_step_hybrid",
+        episodes=N_TRIALS,
+        seeds=N_PARTICIPANTS,
+        **PRESETS[preset],
+    )
+    trials = two_step_trials(trace)
     assert len(trials) == N_PARTICIPANTS * N_TRIALS
     return stay_probabilities(trials)["mean"], stay_regression(trials)
 

@@ -13,7 +13,9 @@ import pytest
 import darkcontrol.envs  # noqa: F401
 from darkcontrol.batched.dmn import BatchedDMN
 from darkcontrol.batched.testing import curve_z
-from darkcontrol.dmn import DMNAgent, Schedule, run_schedule
+from darkcontrol.clock import Schedule
+from darkcontrol.dmn import DMNAgent
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import TraceRecorder
 
 
@@ -44,7 +46,7 @@ def test_schedule_offline_counts_equal_reference_exactly(maze):
             recorder=TraceRecorder(mode="online"),
             **kw,
         )
-        blocks = pd.DataFrame(run_schedule(dmn, env, SCHED, seed=0)[1]["blocks"])
+        blocks = pd.DataFrame(simulate(env, dmn, schedule=SCHED, seeds=[0])[1].runs[0].blocks)
         np.testing.assert_array_equal(res.regions["n_offline"][i], blocks["n_offline"])
         np.testing.assert_array_equal(res.regions["n_online"][i], blocks["n_online"])
     assert np.all(res.regions["n_offline"][[1, 2]] == 0)

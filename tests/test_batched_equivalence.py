@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
 import darkcontrol.envs  # noqa: F401  (registers the environments)
 from darkcontrol.agents.dyna import DynaQ
@@ -58,13 +59,19 @@ def _lockstep_compare(batched, refs, env_id, n_episodes, max_steps, n_steps):
     return compared
 
 
-def test_q_learning_identical_q_tables_step_by_step():
+BACKENDS = ["torch", "numba"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_q_learning_identical_q_tables_step_by_step(backend):
     env = gym.make("darkcontrol/DynaMaze-v0")
     mdp = env.unwrapped.mdp
     seeds = [3, 17, 123456789012]
     alphas = [0.1, 0.5, 1.0]
     eps = [0.1, 0.3, 0.0]  # eps = 0: greedy with random tie-breaking
-    batched = BatchedQLearning(mdp, seeds, alpha=alphas, epsilon=eps, gamma=0.9, dtype="float64")
+    batched = BatchedQLearning(
+        mdp, seeds, alpha=alphas, epsilon=eps, gamma=0.9, dtype="float64", backend=backend
+    )
     refs = []
     for seed, al, ep in zip(seeds, alphas, eps):
         agent = QLearning(mdp.n_states, mdp.n_actions, alpha=al, epsilon=ep, gamma=0.9)
@@ -75,13 +82,21 @@ def test_q_learning_identical_q_tables_step_by_step():
     assert np.abs(batched.Q.numpy()).max() > 0.1  # and learning happened
 
 
-def test_dyna_q_identical_q_tables_step_by_step():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_dyna_q_identical_q_tables_step_by_step(backend):
     env = gym.make("darkcontrol/DynaMaze-v0")
     mdp = env.unwrapped.mdp
     seeds = [5, 6, 7]
     n_plan = [0, 3, 10]
     batched = BatchedDynaQ(
-        mdp, seeds, alpha=0.5, gamma=0.95, epsilon=0.1, n_planning=n_plan, dtype="float64"
+        mdp,
+        seeds,
+        alpha=0.5,
+        gamma=0.95,
+        epsilon=0.1,
+        n_planning=n_plan,
+        dtype="float64",
+        backend=backend,
     )
     refs = []
     for seed, n in zip(seeds, n_plan):

@@ -68,10 +68,16 @@ def test_q_learning_converges_to_q_star_in_a_small_slippery_world():
     assert err < 0.05, err
 
 
-@pytest.mark.parametrize("cls", ALL)
-def test_agent_results_do_not_depend_on_the_batch(maze, cls):
+BACKEND_CASES = [(cls, "torch") for cls in ALL] + [
+    (BatchedQLearning, "numba"),
+    (BatchedDynaQ, "numba"),
+]
+
+
+@pytest.mark.parametrize("cls, backend", BACKEND_CASES)
+def test_agent_results_do_not_depend_on_the_batch(maze, cls, backend):
     """Agent with seed 7 and alpha 0.4 alone, and in a batch among others."""
-    kw = dict(dtype="float64")
+    kw = dict(dtype="float64", backend=backend)
     alone = cls(maze, [7], alpha=[0.4], **kw).run(3, 100)
     crowd = cls(maze, [1, 7, 3, 99], alpha=[0.2, 0.4, 0.9, 0.1], **kw).run(3, 100)
     np.testing.assert_array_equal(alone.lengths[0], crowd.lengths[1])
@@ -81,9 +87,10 @@ def test_agent_results_do_not_depend_on_the_batch(maze, cls):
         np.testing.assert_allclose(alone.Q[0], crowd.Q[1], rtol=1e-10, atol=1e-12)
 
 
-def test_finished_agents_are_frozen(maze):
+@pytest.mark.parametrize("backend", ["torch", "numba"])
+def test_finished_agents_are_frozen(maze, backend):
     """An agent that finished its episodes keeps its values while the others run on."""
-    L = BatchedDynaQ(maze, [0, 1, 2, 3], n_planning=5, dtype="float64")
+    L = BatchedDynaQ(maze, [0, 1, 2, 3], n_planning=5, dtype="float64", backend=backend)
     L.start(3, 300)
     while bool(L._run.active.all()):
         L.step()

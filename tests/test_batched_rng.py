@@ -20,6 +20,20 @@ def test_torch_and_numpy_give_the_same_uniforms():
             np.testing.assert_array_equal(U[i], uniforms_numpy(seed, counter, range(3, 8)))
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_int32_hash_has_the_bits_of_the_uint32_reference(dtype):
+    """The torch hash runs in wrapping int32 arithmetic; every bit must match numpy's."""
+    seeds = np.random.default_rng(1).integers(0, 2**63 - 1, size=300)
+    rng = CounterRNG(seeds, dtype=dtype)
+    for counter in (0, 3, 2**31 - 1, 2**31, 2**32 - 1):
+        U = rng.uniforms(counter, 0, 12).numpy()
+        for i, seed in enumerate(seeds):
+            ref = uniforms_numpy(int(seed), counter, range(12))
+            if dtype == torch.float32:  # the top 24 of the 32 bits
+                ref = np.floor(ref * 2**24) * 2.0**-24
+            np.testing.assert_array_equal(U[i], ref)
+
+
 def test_float32_uniforms_are_in_unit_interval_on_a_24_bit_grid():
     U = CounterRNG(np.arange(1000), dtype=torch.float32).uniforms(7, 0, 50)
     assert U.dtype == torch.float32

@@ -11,14 +11,15 @@ import pytest
 
 import darkcontrol.envs  # noqa: F401
 from darkcontrol.agents.dyna import DynaQ
-from darkcontrol.agents.runner import run_episodes
 from darkcontrol.agents.successor import SRTD
 from darkcontrol.batched.dmn import BatchedDMN
 from darkcontrol.batched.dyna import BatchedDynaQ
 from darkcontrol.batched.successor import BatchedSRTD
 from darkcontrol.batched.testing import curve_z
-from darkcontrol.dmn import DMNAgent, Schedule, run_schedule
+from darkcontrol.clock import Schedule
+from darkcontrol.dmn import DMNAgent
 from darkcontrol.envs.mazes import OpenField
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import TraceRecorder
 
 Z_MAX = 4.0  # over <= 12 episodes, P(max |z| > 4) < 1e-3 under the null
@@ -36,7 +37,11 @@ def _reference(make_env, cls, n_runs, episodes, max_steps, **params):
             recorder=TraceRecorder(mode="online"),
             **params,
         )
-        out.append(run_episodes(agent, env, episodes, seed=i, max_steps=max_steps).lengths)
+        out.append(
+            simulate(env, agent, episodes=episodes, seeds=[i], max_steps=max_steps)[1]
+            .runs[0]
+            .lengths
+        )
     return np.array(out)
 
 
@@ -95,7 +100,11 @@ def test_dmn_schedule_block_summaries_match_reference():
             recorder=TraceRecorder(mode="online"),
             **kw,
         )
-        rows.append(pd.DataFrame(run_schedule(dmn, env, sched, seed=0, max_steps=300)[1]["blocks"]))
+        rows.append(
+            pd.DataFrame(
+                simulate(env, dmn, schedule=sched, seeds=[0], max_steps=300)[1].runs[0].blocks
+            )
+        )
     res = BatchedDMN(mdp, np.arange(200), **kw).run_schedule(sched, max_steps=300)
     for key in ("n_offline", "n_replay", "n_model", "n_suspended", "mean_spe"):
         ref = np.stack([r[key].to_numpy(np.float64) for r in rows])

@@ -11,10 +11,12 @@ import pytest
 from scipy import stats
 
 import darkcontrol.envs  # noqa: F401  (registers the environments)
-from darkcontrol.dmn import DMNAgent, Schedule, run_schedule
+from darkcontrol.clock import Schedule
+from darkcontrol.dmn import DMNAgent
 from darkcontrol.envs import GridWorld, value_iteration
 from darkcontrol.envs.mazes import DYNA_MAZE
 from darkcontrol.regions import RegionMap
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import TraceRecorder
 
 SEEDS = range(10)
@@ -32,7 +34,13 @@ def test_hippocampal_lesion_slows_learning():
         per_seed = []
         for s in SEEDS:
             dmn = _dmn(GridWorld(DYNA_MAZE), s, account="full", lesion=lesion)
-            per_seed.append(np.mean(dmn.run_episodes(GridWorld(DYNA_MAZE), 10, seed=s).lengths[1:]))
+            per_seed.append(
+                np.mean(
+                    simulate(GridWorld(DYNA_MAZE), dmn, episodes=10, seeds=[s])[1]
+                    .runs[0]
+                    .lengths[1:]
+                )
+            )
         steps[lesion] = np.array(per_seed)
     # intact agents need about a quarter of the steps (measured: ~60 vs ~250 per episode)
     assert steps["none"].mean() < 0.5 * steps["hippocampus"].mean()
@@ -47,8 +55,12 @@ def test_hippocampal_lesion_prevents_planning_the_new_route_after_the_goal_moves
         per_seed = []
         for s in SEEDS:
             dmn = _dmn(GridWorld(DYNA_MAZE), s, account="full", lesion=lesion)
-            dmn.run_episodes(GridWorld(DYNA_MAZE), 40, seed=s, max_steps=500)
-            after = dmn.run_episodes(GridWorld(moved), 6, seed=s + 99, max_steps=500).lengths
+            simulate(GridWorld(DYNA_MAZE), dmn, episodes=40, seeds=[s], max_steps=500)[1].runs[0]
+            after = (
+                simulate(GridWorld(moved), dmn, episodes=6, seeds=[s + 99], max_steps=500)[1]
+                .runs[0]
+                .lengths
+            )
             per_seed.append(np.mean(np.array(after[1:]) < 500))  # reached within the limit
         reached[lesion] = np.array(per_seed)
     # measured: intact ~0.9 of episodes 2-6 reach the new goal, lesioned ~0.3
@@ -59,22 +71,28 @@ def test_hippocampal_lesion_prevents_planning_the_new_route_after_the_goal_moves
 
 
 # -- engagement: practice, predictability, change (paper §1, §3) ------------------------------
+class _MirrorFrom(gym.ActionWrapper):
+    """The world changes under the agent's feet: from step ``change`` on (counted over the
+    environment's lifetime, mid-episode too) every action is mirrored (up <-> down, ...)."""
+
+    def __init__(self, env, change):
+        super().__init__(env)
+        self.change, self.n = change, 0
+
+    def action(self, action):
+        self.n += 1
+        return (2, 3, 0, 1)[action] if self.change is not None and self.n > self.change else action
+
+
 def _engagement(seed, n_trials, change=None, slip=0.0):
-    base = gym.make("darkcontrol/DynaMaze-v0", slip=slip)
-    mirrored = gym.wrappers.TransformAction(base, lambda a: (2, 3, 0, 1)[a], base.action_space)
-    dmn = _dmn(base, seed, account="full")
-    env, (state, _) = base, base.reset(seed=seed)
-    used, steps = np.zeros(n_trials), 0
-    for t in range(n_trials):
-        if t == change:
-            env = mirrored
-        state, _, term, trunc, _ = dmn.step(env, state)
-        steps += 1
-        used[t] = dmn.interval(1.0) / 10.0  # share of a 1-s ITI at 10 Hz (0 if salient)
-        if term or trunc or steps >= 200:
-            (state, _), steps = env.reset(), 0
-            dmn.reset()
-    return used
+    """Per trial: offline steps in its 1-s ITI / the 10 Hz budget (0 if salient)."""
+    env = _MirrorFrom(gym.make("darkcontrol/DynaMaze-v0", slip=slip), change)
+    dmn = _dmn(env, seed, mode="full", account="full")
+    # n_trials trials of 1 s, each followed by a 1-s ITI; episodes truncated at 200 steps
+    sched = Schedule.task_only(2.0 * n_trials, trial_s=1.0, iti_s=1.0)
+    trace, _ = simulate(env, dmn, schedule=sched, seeds=[seed], max_steps=200)
+    t = trace.loc[trace["phase"] == "offline", "time"].to_numpy()
+    return np.bincount(np.floor((t - 1.0) / 2.0 + 1e-9).astype(int), minlength=n_trials) / 10.0
 
 
 @pytest.mark.slow
@@ -115,7 +133,7 @@ def test_gamma_is_the_horizon_short_and_far_sighted_agents_choose_differently():
         for s in SEEDS:
             env = corridor()
             dmn = _dmn(env, s, account="full", gamma=gamma, epsilon=0.5, alpha=0.5)
-            dmn.run_episodes(env, 50, seed=s, max_steps=100)
+            simulate(env, dmn, episodes=50, seeds=[s], max_steps=100)[1].runs[0]
             q = dmn.q_values()[choice_cell]
             far.append(q[1] > q[3])  # right (far) vs left (near)
         chose_far[gamma] = np.array(far)
@@ -134,7 +152,7 @@ def test_recombination_gives_correct_sign_values_to_never_visited_pairs():
             env = GridWorld(layout)
             params = {} if recombine else {"w_recombined": 0.0}
             dmn = _dmn(env, s, account="full", gamma=gamma, epsilon=0.05, **params)
-            dmn.run_episodes(env, 20, seed=s, max_steps=200)
+            simulate(env, dmn, episodes=20, seeds=[s], max_steps=200)[1].runs[0]
             visits = dmn.model.visits
             mask = (visits == 0) & ((visits.sum(1) > 0) & ~env.mdp.terminal)[:, None]
             pooled[recombine][0].append(dmn.q_values()[mask])
@@ -158,7 +176,7 @@ def test_predictive_coding_state_prediction_errors_fall_with_learning():
     for s in range(5):
         env = gym.make("darkcontrol/OpenField-v0", n_rows=4, n_cols=4, slip=0.2)
         dmn = _dmn(env, s, mode="full", account="predictive_coding", epsilon=0.5)
-        dmn.run_episodes(env, 60, seed=s, max_steps=200)
+        simulate(env, dmn, episodes=60, seeds=[s], max_steps=200)[1].runs[0]
         tr = dmn.recorder.to_frame()
         on = tr[tr["phase"] == "online"]
         spe = on["spe"].to_numpy()
@@ -186,7 +204,7 @@ def test_semantic_association_graph_recovers_the_community_structure(association
     scores = []
     for s in SEEDS:
         dmn = _dmn(env, s, account="semantic", association=association, epsilon=1.0)
-        dmn.run_episodes(env, 6, seed=s)  # random walks of 100 steps
+        simulate(env, dmn, episodes=6, seeds=[s])[1].runs[0]  # random walks of 100 steps
         labels = np.zeros(15, dtype=int)
         for k, community in enumerate(dmn.association.communities(seed=s)):
             labels[list(community)] = k
@@ -202,7 +220,7 @@ def test_semantic_associations_generalise_value_to_untried_actions_on_a_graph():
     for s in range(5):
         dmn = _dmn(env, s, account="semantic", epsilon=0.05)
         assert dmn.recombine_mode == "association"
-        dmn.run_episodes(env, 10, seed=s)
+        simulate(env, dmn, episodes=10, seeds=[s])[1].runs[0]
         untried = dmn.model.visits == 0
         untried[7] = False
         values.append(dmn.q_values()[untried])
@@ -218,7 +236,7 @@ def test_sentinel_suspends_offline_processing_at_threat_and_social_cues():
     for s in SEEDS:
         for sentinel in (True, False):
             dmn = _dmn(env, s, mode="full", account="sentinel", sentinel=sentinel)
-            dmn.run_episodes(env, 3, seed=s)
+            simulate(env, dmn, episodes=3, seeds=[s])[1].runs[0]
             tr = dmn.recorder.to_frame()
             online = (tr["phase"] == "online").to_numpy()
             burst = np.bincount(np.cumsum(online) - 1, weights=~online)  # offline rows per trial
@@ -266,7 +284,7 @@ def test_node_hypotheses_rtpj_policy_vmpfc_value_pmc_both():
             agent_beta=5.0,
         )
         sched = Schedule.blocked(8, task_s=60, rest_s=20, trial_s=1.0, iti_s=1.0)
-        trace, _ = run_schedule(dmn, env, sched, seed=s)
+        trace, _ = simulate(env, dmn, schedule=sched, seeds=[s])
         reg = RegionMap.paper().time_series(trace, dt=2.0, t_max=sched.duration)
         log = dmn.change_log().assign(run=0)
         log["phase"] = pd.Categorical(log["phase"], categories=["online", "offline"])

@@ -10,8 +10,9 @@ import pytest
 import darkcontrol.envs  # noqa: F401  (registers the environments)
 from darkcontrol.agents.base import Agent
 from darkcontrol.agents.tabular import QLearning
-from darkcontrol.dmn import ACCOUNTS, DMNAgent, DMNConfig, run_dmn_episodes, split_params
-from darkcontrol.dmn.agent import OFFLINE_SOURCES
+from darkcontrol.constants import OFFLINE_SOURCES
+from darkcontrol.dmn import ACCOUNTS, DMNAgent, DMNConfig, split_params
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import TraceRecorder, validate_trace
 
 
@@ -20,9 +21,10 @@ def _maze():
 
 
 def _run(n=3, seed=0, mode="full", **params):
-    rec = TraceRecorder(mode=mode)
-    log = run_dmn_episodes(_maze(), n, seed=seed, recorder=rec, max_steps=300, **params)
-    return log, rec.to_frame()
+    trace, summary = simulate(
+        _maze(), "dmn", episodes=n, seeds=[seed], record=mode, max_steps=300, **params
+    )
+    return summary.runs[0], trace
 
 
 def test_presets_fill_the_documented_settings():
@@ -32,6 +34,8 @@ def test_presets_fill_the_documented_settings():
         for key, value in spec["settings"].items():
             assert getattr(cfg, key) == value
         assert spec["claim"]
+        # the one constructor: a config labelled with an account carries that account's settings
+        assert DMNConfig(account=account) == cfg
     assert DMNConfig.preset("sentinel", sentinel=False).sentinel is False
     with pytest.raises(ValueError, match="account must be one of"):
         DMNConfig.preset("psychoanalytic")
@@ -107,12 +111,11 @@ def test_hippocampal_lesion_and_zero_budget_remove_all_offline_processing():
     # the lesioned DMN learns like its agent alone on the same seed
     rec = TraceRecorder()
     dmn = DMNAgent("q_learning", _maze(), account="full", lesion="hippocampus", seed=3)
-    log_dmn = dmn.run_episodes(_maze(), 3, seed=3, max_steps=300)
+    log_dmn = simulate(_maze(), dmn, episodes=3, seeds=[3], max_steps=300)[1].runs[0]
     assert dmn.engagement == 0.0
     alone = QLearning(54, 4, seed=dmn.agent.seed, recorder=rec)
-    from darkcontrol.agents.runner import run_episodes
 
-    log_alone = run_episodes(alone, _maze(), 3, seed=3, max_steps=300)
+    log_alone = simulate(_maze(), alone, episodes=3, seeds=[3], max_steps=300)[1].runs[0]
     assert log_dmn.lengths == log_alone.lengths
     np.testing.assert_array_equal(dmn.q_values(), alone.q_values())
 
@@ -139,8 +142,8 @@ def test_summary_and_online_recording_modes():
 
 def test_offline_share_grows_within_a_run_and_counters_add_up():
     dmn = DMNAgent("q_learning", _maze(), account="full", seed=0)
-    dmn.run_episodes(_maze(), 15, seed=0, max_steps=400)
-    hist = pd.DataFrame(dmn.history)
+    _, summary = simulate(_maze(), dmn, episodes=15, seeds=[0], max_steps=400)
+    hist = pd.DataFrame(summary.runs[0].episodes)
     assert hist["offline_share"].iloc[-5:].mean() > hist["offline_share"].iloc[0]
     c = dmn.counters()
     assert c["n_offline"] == sum(c[f"n_{s}"] for s in OFFLINE_SOURCES)
@@ -162,6 +165,7 @@ class _NoOffline(Agent):
 
 
 def test_agents_without_learn_offline_are_refused_unless_lesioned():
+    assert not _NoOffline.supports_offline  # the declared capability, not an identity check
     with pytest.raises(TypeError, match="does not implement learn_offline"):
         DMNAgent(_NoOffline(4, 2), account="sentinel")
     DMNAgent(_NoOffline(4, 2), account="sentinel", lesion="hippocampus")
@@ -178,9 +182,8 @@ def test_registry_agents_run_inside_the_dmn(name):
 
     if name not in AGENTS:
         pytest.skip(f"{name} is not registered")
-    rec = TraceRecorder()
-    log = run_dmn_episodes(_maze(), 3, seed=0, recorder=rec, agent=name, max_steps=300)
-    trace = rec.to_frame()
+    trace, summary = simulate(_maze(), "dmn", episodes=3, seeds=[0], agent=name, max_steps=300)
+    log = summary.runs[0]
     validate_trace(trace)
     assert len(log.lengths) == 3
     assert (trace["phase"] == "offline").any()
@@ -192,19 +195,19 @@ def test_recombination_falls_back_to_replay_when_no_gap_is_left():
     dmn = DMNAgent(
         "q_learning", env, account="full", w_replay=0.0, w_model=0.0, epsilon=1.0, seed=0
     )
-    dmn.run_episodes(env, 30, seed=0, max_steps=50)
+    simulate(env, dmn, episodes=30, seeds=[0], max_steps=50)[1].runs[0]
     c = dmn.counters()
     assert dmn.recombiner.n_gaps == 0
     assert c["n_recombine_failed"] > 0 and c["n_replay"] >= c["n_recombine_failed"]
 
 
 def test_simulate_runs_the_dmn_by_name():
-    from darkcontrol.simulation import simulate
-
     trace, summary = simulate(
         "darkcontrol/OpenField-v0",
-        agent="dmn",
-        params={"account": "semantic", "gamma": 0.9, "replay_hz": 5},
+        "dmn",
+        account="semantic",
+        gamma=0.9,
+        replay_hz=5,
         env_params={"n_rows": 3, "n_cols": 3},
         episodes=3,
         seeds=2,
@@ -213,7 +216,7 @@ def test_simulate_runs_the_dmn_by_name():
     assert sorted(trace["run"].unique()) == [0, 1]
     assert set(trace.loc[trace["phase"] == "offline", "source"]) <= {"replay", "recombined"}
     with pytest.raises(ValueError, match="unknown parameter"):
-        simulate("darkcontrol/OpenField-v0", agent="dmn", params={"replay_rate": 5}, episodes=1)
+        simulate("darkcontrol/OpenField-v0", "dmn", replay_rate=5, episodes=1)
 
 
 def test_the_model_share_can_go_to_the_agents_own_planner():
@@ -226,7 +229,7 @@ def test_the_model_share_can_go_to_the_agents_own_planner():
         seed=0,
         recorder=rec,
     )
-    dmn.run_episodes(_maze(), 2, seed=0, max_steps=200)
+    simulate(_maze(), dmn, episodes=2, seeds=[0], max_steps=200)[1].runs[0]
     c = dmn.counters()
     assert c["n_planner"] > 0 and c["n_model"] == 0
     off = rec.to_frame().query("phase == 'offline'")
@@ -245,7 +248,7 @@ def test_change_log_matches_the_updates_in_the_trace():
     dmn = DMNAgent(
         "q_learning", env, account="full", seed=4, record_changes=True, agent_policy="softmax"
     )
-    dmn.run_episodes(env, 5, seed=4, max_steps=200)
+    simulate(env, dmn, episodes=5, seeds=[4], max_steps=200)[1].runs[0]
     log, trace = dmn.change_log(), dmn.recorder.to_frame()
     # one entry per Q-learning backup, in the same order and at the same clock time
     assert len(log) == len(trace)

@@ -38,11 +38,11 @@ def test_memory_is_a_ring_buffer_and_reconsolidation_rewrites_a_pair():
     mem = ExperienceMemory(3, seed=0)
     for i in range(5):
         mem.add(i, 0, 0.0, i, False)
-    assert len(mem) == 3 and sorted(mem.s.tolist()) == [2, 3, 4]
+    assert len(mem) == 3 and sorted(mem.states.tolist()) == [2, 3, 4]
     mem.add(7, 1, 0.0, 8, False)
     mem.add(7, 1, 0.0, 8, False)
     assert mem.reconsolidate(7, 1, -1.0, 7, True) == 2
-    rows = [mem.get(i) for i in range(3) if mem.s[i] == 7]
+    rows = [mem.get(i) for i in range(3) if mem.states[i] == 7]
     assert rows == [(7, 1, -1.0, 7, True)] * 2
     assert mem.rewrite_arrivals(7, 5.0, False) == 2
     with pytest.raises(ValueError, match="empty"):

@@ -6,8 +6,10 @@ import gymnasium as gym
 import pytest
 
 import darkcontrol.envs  # noqa: F401
-from darkcontrol.dmn import DMNAgent, Schedule, run_schedule
+from darkcontrol.clock import Schedule
+from darkcontrol.dmn import DMNAgent
 from darkcontrol.envs.solvers import value_iteration
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import TraceRecorder
 
 
@@ -37,7 +39,7 @@ def _value_at_start_after_rest(rest_gamma, seed=0):
             {"kind": "rest", "duration": 200.0},
         ]
     )
-    run_schedule(dmn, env, schedule, seed=seed)
+    simulate(env, dmn, schedule=schedule, seeds=[seed])
     assert dmn.agent.config.gamma == 0.5 and dmn.gamma == 0.5  # task horizon restored
     return dmn.agent.q_values(), env.unwrapped.mdp
 

@@ -6,8 +6,10 @@ import pandas as pd
 import pytest
 
 import darkcontrol.envs  # noqa: F401  (registers the environments)
-from darkcontrol.dmn import Block, DMNAgent, Schedule, run_schedule
+from darkcontrol.clock import Block, Schedule
+from darkcontrol.dmn import DMNAgent
 from darkcontrol.regions import RegionMap
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import TraceRecorder, validate_trace
 
 
@@ -60,7 +62,7 @@ def test_run_schedule_stamps_rows_on_the_experiment_clock():
     dmn = DMNAgent(
         "q_learning", env, account="sentinel", seed=1, sentinel=False, engagement="constant"
     )
-    trace, summary = run_schedule(dmn, env, sched, seed=1)
+    trace, summary = simulate(env, dmn, schedule=sched, seeds=[1])
     validate_trace(trace)
     online = trace[trace["phase"] == "online"]
     offline = trace[trace["phase"] == "offline"]
@@ -72,7 +74,7 @@ def test_run_schedule_stamps_rows_on_the_experiment_clock():
     np.testing.assert_allclose(np.diff(first_iti["time"]), 0.1)
     rest = offline[(offline["time"] >= 20.0) & (offline["time"] < 30.0)]
     assert len(rest) == 100  # 10 s of rest at 10 Hz, full engagement
-    blocks = pd.DataFrame(summary["blocks"])
+    blocks = pd.DataFrame(summary.runs[0].blocks)
     assert list(blocks["kind"]) == ["task", "rest", "task"]
     assert list(blocks["n_online"]) == [5, 0, 4]
     assert blocks.loc[1, "n_offline"] == 100 and blocks.loc[1, "offline_share"] == 1.0
@@ -87,7 +89,7 @@ def test_run_schedule_stamps_rows_on_the_experiment_clock():
 def test_salient_trials_skip_their_iti_and_novelty_lowers_engagement():
     env = gym.make("darkcontrol/OpenField-v0", n_rows=4, n_cols=4)
     dmn = DMNAgent("q_learning", env, account="sentinel", seed=0)
-    trace, summary = run_schedule(dmn, env, Schedule.task_only(60.0, 1.0, 1.0), seed=0)
+    trace, summary = simulate(env, dmn, schedule=Schedule.task_only(60.0, 1.0, 1.0), seeds=[0])
     online = trace[trace["phase"] == "online"].reset_index(drop=True)
     offline_times = trace.loc[trace["phase"] == "offline", "time"].to_numpy()
     salient = online["salience"] >= 1.0
@@ -96,7 +98,7 @@ def test_salient_trials_skip_their_iti_and_novelty_lowers_engagement():
         n_after = ((offline_times >= t + 1.0) & (offline_times < t + 2.0)).sum()
         if hit:
             assert n_after == 0
-    assert summary["blocks"][0]["n_suspended"] == int(salient.sum())
+    assert summary.runs[0].blocks[0]["n_suspended"] == int(salient.sum())
     # a never-tried transition has spe = 1, so a new world starts with engagement < 1
     assert online["engagement"].iloc[0] == 0.0
     assert online["engagement"].iloc[-1] > online["engagement"].iloc[0]
@@ -105,7 +107,9 @@ def test_salient_trials_skip_their_iti_and_novelty_lowers_engagement():
 def test_rest_before_any_experience_has_nothing_to_replay():
     env = gym.make("darkcontrol/OpenField-v0", n_rows=3, n_cols=3)
     dmn = DMNAgent("q_learning", env, account="sentinel", seed=0, recorder=TraceRecorder())
-    trace, summary = run_schedule(
-        dmn, env, Schedule.blocked(1, task_s=10, rest_s=5, rest_first=True), seed=0
+    trace, summary = simulate(
+        env, dmn, schedule=Schedule.blocked(1, task_s=10, rest_s=5, rest_first=True), seeds=[0]
     )
-    assert summary["blocks"][0]["kind"] == "rest" and summary["blocks"][0]["n_offline"] == 0
+    assert (
+        summary.runs[0].blocks[0]["kind"] == "rest" and summary.runs[0].blocks[0]["n_offline"] == 0
+    )

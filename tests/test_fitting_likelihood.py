@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 
 import darkcontrol.envs  # noqa: F401
-from darkcontrol.agents import run_episodes
 from darkcontrol.agents.tabular import QLearning
 from darkcontrol.agents.two_step import TwoStepHybrid
 from darkcontrol.neuro.behavior import Behavior
 from darkcontrol.neuro.fitting import FitConfig, Objective, fit
 from darkcontrol.neuro.likelihood import MODELS, make_model, models_for_task
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import TraceRecorder
 
 
 def _agent_trace(agent, env, episodes, seed):
-    run_episodes(agent, env, episodes, seed=seed)
+    simulate(env, agent, episodes=episodes, seeds=[seed])[1].runs[0]
     return agent.recorder.to_frame()
 
 
@@ -92,11 +92,11 @@ def test_two_step_hybrid_matches_the_agent(w):
         n_states=4,
         n_actions=2,
     )
-    model = make_model("hybrid")
+    model = make_model("two_step_hybrid")
     expected = np.log(tr["choice_prob"].to_numpy(np.float64)).sum()
-    got = model.loglik(model.theta({**params, "p": 0.2}), b)[0]
+    got = model.loglik(model.theta({**params, "perseveration": 0.2}), b)[0]
     assert got == pytest.approx(expected, abs=2e-3)
-    rep = model.replay({**params, "p": 0.2}, b)
+    rep = model.replay({**params, "perseveration": 0.2}, b)
     np.testing.assert_allclose(rep["rpe2"], s2["rpe"].to_numpy(float), atol=1e-5)
     np.testing.assert_allclose(rep["rpe1"], s1["rpe"].to_numpy(float), atol=1e-5)
     np.testing.assert_allclose(rep["q_mb"], s1["q_mb"].to_numpy(float), atol=1e-5)
@@ -230,10 +230,10 @@ def test_fixed_parameters_and_validation():
     with pytest.raises(ValueError, match="outside"):
         make_model("q_learning").theta({"alpha": 1.5, "beta": 1.0})
     with pytest.raises(ValueError, match="is for the two_step task"):
-        make_model("hybrid").loglik(np.ones((1, 7)) * 0.5, _bandit([0], [1]))
+        make_model("two_step_hybrid").loglik(np.ones((1, 7)) * 0.5, _bandit([0], [1]))
     with pytest.raises(ValueError, match="unknown model"):
         make_model("nope")
-    assert set(MODELS) >= {"q_learning", "q_persev", "wsls", "random", "hybrid"}
+    assert set(MODELS) >= {"q_learning", "q_persev", "wsls", "random", "two_step_hybrid"}
 
 
 def test_unscored_transitions_update_values_but_are_not_scored():

@@ -51,9 +51,9 @@ def test_trialwise_trace_is_a_trace_on_the_onsets():
 
 
 def test_two_step_trace_has_two_rows_per_trial_and_transition_surprise():
-    params = dict(alpha1=0.5, alpha2=0.5, beta1=4.0, beta2=4.0, w=0.5, lam=0.5, p=0.1)
-    b = _participant("hybrid", params, n=40, env="TwoStep-v0")
-    tr = trialwise_trace("hybrid", params, b)
+    params = dict(alpha1=0.5, alpha2=0.5, beta1=4.0, beta2=4.0, w=0.5, lam=0.5, perseveration=0.1)
+    b = _participant("two_step_hybrid", params, n=40, env="TwoStep-v0")
+    tr = trialwise_trace("two_step_hybrid", params, b)
     validate_trace(tr)
     assert len(tr) == 80
     s1, s2 = tr[tr["state"] == 0], tr[tr["state"] > 0]
@@ -65,8 +65,8 @@ def test_two_step_trace_has_two_rows_per_trial_and_transition_surprise():
     np.testing.assert_allclose(common, np.where(rare, 0.7, 0.3), atol=1e-6)
     b.onset2 = None
     with pytest.raises(ValueError, match="stage2_delay"):
-        trialwise_trace("hybrid", params, b)
-    tr2 = trialwise_trace("hybrid", params, b, stage2_delay=2.0)
+        trialwise_trace("two_step_hybrid", params, b)
+    tr2 = trialwise_trace("two_step_hybrid", params, b, stage2_delay=2.0)
     np.testing.assert_allclose(tr2[tr2["state"] > 0]["time"].to_numpy(), b.onset + 2.0)
 
 
@@ -115,7 +115,7 @@ def test_cli_fit_hierarchical_and_random_model(tmp_path, capsys):
     fits = pd.read_csv(tmp_path / "r" / "fits.tsv", sep="\t")
     assert {"bias_1", "bias_2", "bias_3"} <= set(fits.columns)
     assert main(["fit", "--list"]) == 0
-    assert "hybrid" in capsys.readouterr().out
+    assert "two_step_hybrid" in capsys.readouterr().out
 
 
 @pytest.mark.slow

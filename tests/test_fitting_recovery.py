@@ -100,11 +100,11 @@ def test_two_step_fits_separate_model_based_from_model_free():
                     beta2=rng.uniform(3, 7),
                     w=w,
                     lam=rng.uniform(0.3, 0.9),
-                    p=rng.uniform(0.0, 0.3),
+                    perseveration=rng.uniform(0.0, 0.3),
                 )
             )
-    behaviors = simulate_participants(make_model("hybrid"), params, n_trials=200, seed=1)
-    fits = fit_many("hybrid", behaviors, FitConfig(method="map", starts=3, hessian=False))
+    behaviors = simulate_participants(make_model("two_step_hybrid"), params, n_trials=200, seed=1)
+    fits = fit_many("two_step_hybrid", behaviors, FitConfig(method="map", starts=3, hessian=False))
     w = np.array([f.params["w"] for f in fits])
     w_mf, w_mb = w[:8], w[8:]
     assert w_mb.mean() - w_mf.mean() > 0.4, (w_mf, w_mb)

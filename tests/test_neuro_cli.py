@@ -35,7 +35,7 @@ def assert_images_decode(html_path):
 def bandit_trace(path):
     from darkcontrol.simulation import simulate
 
-    trace, _ = simulate(env_id="darkcontrol/Bandit-v0", agent="q_learning", episodes=1)
+    trace, _ = simulate("darkcontrol/Bandit-v0", "q_learning", episodes=1)
     write_trace(trace, path, config={"test": True})
     return trace
 
@@ -64,9 +64,10 @@ def test_regressors_cli_writes_events_design_figure_and_diagnostics(tmp_path, ca
     assert "run 0" in capsys.readouterr().out
     events = read_events(out / "run-0_events.tsv")
     n = int((trace["phase"] == "online").sum())
-    assert events["trial_type"].value_counts().to_dict() == {"trial": n, "rpe": n, "vmPFC": n}
+    # the vmPFC node's regressor is named after its quantity, Q(s, a)
+    assert events["trial_type"].value_counts().to_dict() == {"trial": n, "rpe": n, "q": n}
     design = pd.read_csv(out / "run-0_design.tsv", sep="\t", index_col=0)
-    assert {"rpe", "rpe_derivative", "vmPFC", "trial"} <= set(design.columns)
+    assert {"rpe", "rpe_derivative", "q", "trial"} <= set(design.columns)
     assert design.shape[0] == 110
     assert (out / "run-0_design.png").stat().st_size > 1000
     assert (out / "run-0_vif.tsv").exists() and (out / "run-0_design.json").exists()
@@ -75,10 +76,8 @@ def test_regressors_cli_writes_events_design_figure_and_diagnostics(tmp_path, ca
 def test_regressors_cli_reports_offline_collisions_as_a_usage_error(tmp_path, capsys):
     from darkcontrol.simulation import simulate
 
-    # offline_dt=0: every replay step of a burst shares the onset of its trial
-    trace, _ = simulate(
-        env_id="darkcontrol/TwoStep-v0", agent="dyna_q", episodes=20, offline_dt=0.0
-    )
+    # offline_dt=0: every replay step of a burst shares the onset of its ITI
+    trace, _ = simulate("darkcontrol/TwoStep-v0", "dyna_q", episodes=20, clock={"offline_dt": 0.0})
     path = tmp_path / "dyna.parquet"
     write_trace(trace, path)
     args = [
@@ -186,9 +185,8 @@ def test_glm_cli_input_errors_are_clear(study, capsys):
         )
         == 2
     )
-    assert "fill_first_row" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["glm", "--bold", "a.nii.gz", "--tr", "2"])  # events or trace is required
+    assert "--confound-nan fill_first_row" in capsys.readouterr().err
+    assert main(["glm", "--bold", "a.nii.gz", "--tr", "2"]) == 2  # events or trace required
 
 
 @pytest.mark.slow
@@ -223,3 +221,27 @@ def test_glm_cli_from_a_trace(study, tmp_path):
     table = pd.read_csv(out / "roi_table.tsv", sep="\t")
     assert set(table["regressor"]) == {"trial", "rpe", "q"}
     assert_images_decode(out / "report.html")
+
+
+def test_regressors_n_scans_auto_covers_each_run(tmp_path, capsys):
+    rec = TraceRecorder(run=0)
+    rec.begin_episode()
+    for t in (0.0, 40.0, 99.0):
+        rec.time = t
+        rec.online(rpe=float(t))
+    rec2 = TraceRecorder(run=1)
+    rec2.begin_episode()
+    for t in (0.0, 10.0, 30.5):
+        rec2.time = t
+        rec2.online(rpe=float(t))
+    trace = pd.concat([rec.to_frame(), rec2.to_frame()], ignore_index=True)
+    write_trace(trace, tmp_path / "t.parquet", {})
+    argv = ["regressors", str(tmp_path / "t.parquet"), "--tr", "2", "--n-scans", "auto"]
+    argv += ["--quiet", "--out", str(tmp_path / "reg")]
+    assert main(argv) == 0, capsys.readouterr().err
+    # ceil((last onset + 1 s duration + 16 s HRF tail) / TR)
+    for run, n in ((0, 58), (1, 24)):
+        design = pd.read_csv(tmp_path / "reg" / f"run-{run}_design.tsv", sep="\t", index_col=0)
+        assert len(design) == n
+    assert main(argv) == 2 and "--force" in capsys.readouterr().err
+    assert main([*argv, "--force"]) == 0

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from darkcontrol.clock import Clock
 from darkcontrol.neuro.events import (
     EventsConfig,
     events_by_run,
@@ -17,6 +18,7 @@ from darkcontrol.neuro.events import (
     write_events,
 )
 from darkcontrol.regions import RegionMap
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import TraceRecorder
 
 
@@ -287,15 +289,41 @@ def test_events_from_a_real_agent_trace():
     import gymnasium as gym
 
     import darkcontrol.envs  # noqa: F401  (registers the environments)
-    from darkcontrol.agents.runner import run_episodes
     from darkcontrol.agents.tabular import QLearning
 
     env = gym.make("darkcontrol/DynaMaze-v0")
     agent = QLearning(env.observation_space.n, env.action_space.n, seed=0)
-    run_episodes(agent, env, 2, seed=0, trial_duration=2.0)  # reaches the goal: q varies
+    simulate(
+        env, agent, episodes=2, seeds=[0], clock=Clock(trial_s=2.0, iti_s=0.0, offline_dt=0.0)
+    )[1].runs[0]  # reaches the goal: q varies
     trace = agent.recorder.to_frame()
     ev = trace_to_events(trace, quantities=("q", "rpe", "reward"))
     n = int((trace["phase"] == "online").sum())
     assert (ev["trial_type"] == "trial").sum() == n
     with pytest.raises(ValueError, match="spe"):  # Q-learning has no world model: NaN spe
         trace_to_events(trace, quantities=("spe",))
+
+
+def test_node_regressors_can_be_named_by_their_quantity():
+    from darkcontrol.neuro.events import trace_to_events as to_events
+
+    rec = TraceRecorder()
+    rec.begin_episode()
+    rng = np.random.default_rng(0)
+    for t in range(6):
+        rec.time = 3.0 * t
+        rec.online(q=rng.normal(), rpe=rng.normal(), reward=float(t % 2))
+    trace = rec.to_frame()
+    nodes = ("vmPFC", "rTPJ", "NAcc")
+    by_node = to_events(trace, quantities=nodes, region_map=RegionMap.paper())
+    by_quantity = to_events(trace, quantities=nodes, region_map=RegionMap.paper(), label="quantity")
+    assert set(by_quantity["trial_type"]) == {"trial", "q", "abs_rpe", "reward"}
+    regs = by_quantity.attrs["darkcontrol"]["regressors"]
+    assert regs["q"]["node"] == "vmPFC" and regs["abs_rpe"]["node"] == "rTPJ"
+    for node, name in zip(nodes, ("q", "abs_rpe", "reward")):  # same values, other name
+        np.testing.assert_allclose(
+            by_node.loc[by_node["trial_type"] == node, "modulation"].to_numpy(),
+            by_quantity.loc[by_quantity["trial_type"] == name, "modulation"].to_numpy(),
+        )
+    with pytest.raises(ValueError, match="twice"):
+        to_events(trace, quantities=("vmPFC", "q"), region_map=RegionMap.paper(), label="quantity")

@@ -20,7 +20,7 @@ from darkcontrol.neuro.report import (  # noqa: E402
 
 @pytest.mark.parametrize(
     ("p", "text"),
-    [(0.0003, "3.0e-04"), (0.049, "0.05"), (0.5, "0.50"), (1e-12, "1.0e-12"), (np.nan, "n/a")],
+    [(0.0003, "3.0e-04"), (0.049, "0.049"), (0.5, "0.50"), (1e-12, "1.0e-12"), (np.nan, "n/a")],
 )
 def test_format_p_keeps_significant_digits(p, text):
     assert format_p(p) == text

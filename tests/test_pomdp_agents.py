@@ -18,11 +18,13 @@ import pandas as pd
 import pytest
 
 import darkcontrol.envs as E
-from darkcontrol.agents import make_agent, run_episodes
+from darkcontrol.agents import make_agent
 from darkcontrol.agents.belief import BeliefAgent
+from darkcontrol.clock import Clock
 from darkcontrol.envs.cue_maze import memoryless_bound
 from darkcontrol.envs.pomdp import find_pomdp
 from darkcontrol.envs.pomdp_solvers import belief_value_iteration
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import COLUMNS, TraceRecorder, validate_trace
 
 GAMMA = 0.95
@@ -60,7 +62,7 @@ def train_and_evaluate(name: str, k: int | None, n_train: int, **params) -> np.n
         if k is not None:
             env = E.HistoryObservation(env, k, include_actions=k > 1)
         agent = make_agent(name, env, seed=seed, gamma=GAMMA, **params)
-        run_episodes(agent, env, n_train, seed=seed)
+        simulate(env, agent, episodes=n_train, seeds=[seed])
         returns.append(evaluate(agent, env, N_EVAL, seed=10_000 * (seed + 1)))
     return np.concatenate(returns)
 
@@ -109,7 +111,7 @@ def test_qmdp_dithers_at_a_noisy_cue():
     assert returns.max() == 0.0 and optimum > GAMMA ** (L + 1) * 0.8
     assert agent.n_updates == 0
     learner = make_agent("belief", env, seed=0, gamma=GAMMA)
-    run_episodes(learner, env, 300, seed=0)
+    simulate(env, learner, episodes=300, seeds=[0])
     assert evaluate(learner, env, 200, seed=1).mean() >= 0.9 * GAMMA ** (L + 1) * 0.8
 
 
@@ -199,7 +201,7 @@ def _trace(seed: int, **params) -> pd.DataFrame:
     env = cue_maze(cue_validity=0.9)
     rec = TraceRecorder(run=0)
     agent = make_agent("belief", env, seed=seed, recorder=rec, **params)
-    run_episodes(agent, env, 5, seed=seed, offline_dt=0.01)
+    simulate(env, agent, episodes=5, seeds=[seed], clock=Clock(offline_dt=0.01))
     return rec.to_frame(), agent
 
 
@@ -280,7 +282,7 @@ def test_tabular_agent_on_the_history_state_keeps_the_trace_contract():
         env = gym.make("darkcontrol/HiddenContext-v0", history=2)
         rec = TraceRecorder()
         agent = make_agent("dyna_q", env, seed=seed, recorder=rec, n_planning=2)
-        run_episodes(agent, env, 2, seed=seed)
+        simulate(env, agent, episodes=2, seeds=[seed])
         return rec.to_frame(), env.observation_space.n
 
     df, n = trace(0)

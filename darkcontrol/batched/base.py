@@ -31,36 +31,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from darkcontrol._util import build_config
-from darkcontrol.batched.params import POLICIES, batch_size_of, check_choice, per_agent
-from darkcontrol.batched.policy import PolicySampler
+from darkcontrol._torch import resolve_device, resolve_dtype
+from darkcontrol._util import build_config, check_choice
+from darkcontrol.batched.params import batch_size_of, per_agent
+from darkcontrol.batched.policy import ATOL, PolicySampler
 from darkcontrol.batched.rng import CounterRNG, check_seeds
 from darkcontrol.batched.world import BatchedWorld
+from darkcontrol.constants import POLICIES
 from darkcontrol.envs.mdp import TabularMDP
 
 SLOT_ACTION, SLOT_WORLD, SLOT_RESET, SLOT_ALGO = 0, 1, 2, 3
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+BACKENDS = ("auto", "torch", "numba")
 REGION_SUMS = ("abs_rpe_online", "update_norm_online", "abs_rpe_offline", "update_norm_offline")
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """ "auto"/None -> cuda when available, else cpu; otherwise the device asked for."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but torch sees no CUDA device")
-    return dev
-
-
-def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
-    if isinstance(dtype, torch.dtype):
-        if dtype not in DTYPES.values():
-            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-        return dtype
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
-    return DTYPES[dtype]
 
 
 @dataclass
@@ -140,6 +122,7 @@ class BatchedLearner(ABC):
         *,
         device: str | torch.device | None = "cpu",
         dtype: str | torch.dtype = "float32",
+        backend: str = "auto",
         **params: Any,
     ) -> None:
         if config is None or isinstance(config, Mapping):
@@ -172,7 +155,37 @@ class BatchedLearner(ABC):
             check_choice("policy", cfg.policy, POLICIES)
             self.sampler = PolicySampler(cfg.policy, A, self.p["epsilon"], self.p["beta"])
         self._setup()
+        self.backend = self._resolve_backend(backend)
         self._run: _RunState | None = None
+
+    # -- backends ------------------------------------------------------------------------------
+    def kernel_unsupported(self) -> str | None:
+        """Why this learner cannot run on the compiled CPU kernel (None: it can). Learners
+        with a kernel override this; the default is torch only."""
+        return f"{self.name} has no compiled kernel"
+
+    def _resolve_backend(self, backend: str) -> str:
+        """ "torch" | "numba" | "auto" (numba on CPU where the learner has a kernel, else
+        torch). Both give the same results for the same seeds (tests/test_batched_*.py)."""
+        check_choice("backend", backend, BACKENDS)
+        if backend == "torch":
+            return "torch"
+        from darkcontrol.batched import kernels
+
+        why = self.kernel_unsupported()
+        if why is None and self.device.type != "cpu":
+            why = f"the numba kernel runs on the CPU, not on {self.device}"
+        if why is None and not kernels.HAVE_NUMBA:
+            why = "numba is not installed"
+        if backend == "numba" and why is not None:
+            raise ValueError(f"backend='numba' is not available: {why}; use backend='torch'")
+        return "torch" if why is not None else "numba"
+
+    def _kernel_model(self) -> tuple:
+        """(has_model, tried, terminal, pairs, n_pairs, next, reward) for the kernel."""
+        z = np.zeros(1, dtype=np.int64)
+        dt = torch.empty(0, dtype=self.dtype).numpy().dtype
+        return (False, z.astype(bool), z.astype(bool), z, z, z.astype(np.int32), z.astype(dt))
 
     def _param(self, name: str) -> torch.Tensor:
         return per_agent(self.config, name, self.n_agents, self.device, self.dtype)
@@ -273,6 +286,24 @@ class BatchedLearner(ABC):
             raise RuntimeError("call start(n_episodes, max_steps) before step()")
         return run.step()
 
+    @torch.inference_mode()
+    def advance(self, n_steps: int) -> bool:
+        """``n_steps`` lockstep steps (fewer at the end of the run); False once all are done.
+
+        The same as ``n_steps`` calls of :meth:`step`; the numba backend runs them agent by
+        agent (each agent's tables stay in cache), which is much faster than one at a time."""
+        run = self._run
+        if run is None:
+            raise RuntimeError("call start(n_episodes, max_steps) before advance()")
+        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+            raise ValueError(f"n_steps must be a positive int, got {n_steps!r}")
+        if run.kernel is not None:
+            run.advance(int(n_steps))
+        else:
+            for _ in range(int(n_steps)):
+                run.step()
+        return run.t < run.t_max and bool(run.active.any())
+
     def result(self) -> BatchResult:
         if self._run is None:
             raise RuntimeError("nothing has run yet")
@@ -298,6 +329,15 @@ class BatchedLearner(ABC):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=n_episodes, desc=self.name, unit="ep", leave=False)
+        if run.kernel is not None:  # agent-major: each agent runs all its episodes at once
+            last = run.advance(run.t_max)
+            if bool(run.active.any()):
+                last = run.t_max
+            # the step count at which the lockstep loop below would have stopped
+            run.t = min(run.t_max, -(-max(last, 1) // check_every) * check_every)
+            if bar is not None:
+                bar.close()
+            return run.result()
         with torch.inference_mode():
             while True:
                 for _ in range(check_every):
@@ -322,6 +362,7 @@ class BatchedLearner(ABC):
             "reference": self.reference,
             "config": cfg,
             "device": str(self.device),
+            "backend": self.backend,
             "dtype": str(self.dtype).replace("torch.", ""),
             "world_deterministic": self.world.deterministic,
         }
@@ -349,12 +390,27 @@ class _RunState:
         self.regions = regions
         if regions:
             names = [*REGION_SUMS, "n_offline"] + (["spe_online"] if learner.has_model else [])
-            self.sums = {n: torch.zeros((B, self.E + 1), dtype=dt, device=dev) for n in names}
+            self.stacked = torch.zeros((len(names), B, self.E + 1), dtype=dt, device=dev)
+            self.sums = {n: self.stacked[i] for i, n in enumerate(names)}
+        self.kernel = _KernelArgs(self) if learner.backend == "numba" else None
+
+    def advance(self, n_steps: int) -> int:
+        """The compiled kernel: up to ``n_steps`` steps of every agent, agent by agent; returns
+        the latest step at which an agent finished (0 if none did)."""
+        if self.t >= self.t_max:
+            return 0
+        t_end = min(self.t + n_steps, self.t_max)
+        done_at = self.kernel.call(self.t, t_end - self.t)
+        self.t = t_end
+        return int(done_at.max())
 
     def step(self) -> bool:
         L, t = self.L, self.t
         if t >= self.t_max:
             return False
+        if self.kernel is not None:
+            self.advance(1)
+            return True
         U = L.rng.uniforms(t + 1, 0, SLOT_ALGO)  # counter 0 is the first reset
         active = self.active
         s = self.s
@@ -416,3 +472,76 @@ class _RunState:
             seconds=time.perf_counter() - self.t0,
             info=L.describe(),
         )
+
+
+class _KernelArgs:
+    """The arguments of :func:`darkcontrol.batched.kernels.advance` for one run: numpy views
+    of the learner's and the run's CPU tensors (the kernel writes into them in place)."""
+
+    def __init__(self, run: _RunState) -> None:
+        from darkcontrol.batched import kernels
+
+        self.fn = kernels.advance
+        L = run.L
+        B, A = L.n_agents, L.n_actions
+        np_dt = torch.empty(0, dtype=L.dtype).numpy().dtype
+        w = L.world
+        eps = L.sampler.eps  # (B, 1), zero for "greedy"
+        k = torch.arange(A + 1, dtype=torch.int64).clamp(min=1)[None, :]
+        uniform = eps / A
+        greedy = (1.0 - eps) / k + uniform  # the torch values of PolicySampler.probs
+        n_plan = getattr(L, "n_planning", torch.zeros(B, dtype=torch.int64))
+        n_top = max(L.n_states * A, int(n_plan.max()) if B else 0) + 1
+        if w.deterministic:
+            det = (w.next_state.numpy(), w.reward.numpy())
+            sto = (np.zeros((1, 1), np_dt), np.zeros(1, np.int64), np.zeros(1, np_dt))
+        else:
+            det = (np.zeros(1, np.int64), np.zeros(1, np_dt))
+            sto = (w.cdf.numpy(), w.last_pos.numpy(), w.reward_sas.numpy())
+        if w.single_start is not None:
+            start = (w.single_start, np.zeros(1, np_dt), 0)
+        else:
+            start = (-1, w.start_cdf.numpy(), w.start_last)
+        rng = L.rng
+        slots = 3 + 2 * int(n_plan.max()) if B else 3
+        slot_mix = rng._slot_mix(0, slots).numpy().copy()
+        self.done_at = np.zeros(B, dtype=np.int64)
+        sums = run.stacked.numpy() if run.regions else np.zeros((1, 1, 1), np_dt)
+        self.args = (
+            run.t_max,
+            run.max_steps,
+            run.E,
+            L.Q.numpy(),
+            L.p["alpha"].numpy(),
+            L.p["gamma"].numpy(),
+            greedy.contiguous().numpy(),
+            uniform[:, 0].contiguous().numpy(),
+            np_dt.type(ATOL),  # in the learner's dtype, as torch rounds it
+            n_plan.numpy(),
+            rng.key.numpy(),
+            rng._shift,
+            rng._scale,
+            slot_mix,
+            np.arange(n_top, dtype=np_dt),
+            w.deterministic,
+            *det,
+            *sto,
+            w.terminal.numpy(),
+            *start,
+            run.s.numpy(),
+            run.ep.numpy(),
+            run.ep_len.numpy(),
+            run.ep_ret.numpy(),
+            run.active.numpy(),
+            run.lengths.numpy(),
+            run.returns.numpy(),
+            *L._kernel_model(),
+            run.regions,
+            sums,
+            self.done_at,
+        )
+
+    def call(self, t0: int, n_steps: int) -> np.ndarray:
+        self.done_at[:] = 0
+        self.fn(t0, n_steps, *self.args)
+        return self.done_at

@@ -48,6 +48,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from darkcontrol._util import check_choice
 from darkcontrol.batched.base import (
     SLOT_ACTION,
     SLOT_ALGO,
@@ -57,12 +58,10 @@ from darkcontrol.batched.base import (
     BatchResult,
 )
 from darkcontrol.batched.model import MODEL_MODES, make_model, model_bytes_per_agent
-from darkcontrol.batched.params import ArrayLike, check_choice, check_range
-from darkcontrol.batched.qlearning import check_td_fields
+from darkcontrol.batched.params import ArrayLike, check_range
+from darkcontrol.constants import ENGAGEMENT, LESIONS, PRIORITIES
+from darkcontrol.hyperparams import TDParams, check_td
 
-LESIONS = ("none", "hippocampus")
-PRIORITIES = ("uniform", "prioritised")
-ENGAGEMENT = ("predictability", "constant")
 PRIORITY_EPS = 1e-3  # p_i = |delta_i| + eps, as darkcontrol.dmn.memory
 SLOTS_PER_OFFLINE = 6  # source, replay draw, rollout start, rollout restart, action, outcome
 REST_COUNTER = 2**31  # counters of rest windows live above the real steps'
@@ -84,7 +83,7 @@ BLOCK_STATS = (
 
 
 @dataclass
-class BatchedDMNConfig:
+class BatchedDMNConfig(TDParams):
     """Hyper-parameters of the batched DMN (see the module docstring for what is supported)."""
 
     PER_AGENT: ClassVar[tuple[str, ...]] = (
@@ -108,12 +107,6 @@ class BatchedDMNConfig:
     )
 
     # -- the wrapped Q-learner -------------------------------------------------------------
-    alpha: ArrayLike = 0.1  #: learning rate, in (0, 1]
-    gamma: ArrayLike = 0.95  #: discount factor (the horizon), in [0, 1]
-    epsilon: ArrayLike = 0.1  #: exploration rate of epsilon-greedy, in [0, 1]
-    beta: ArrayLike = 5.0  #: inverse temperature of softmax, >= 0
-    q_init: ArrayLike = 0.0  #: initial action value
-    policy: str = "epsilon_greedy"  #: "epsilon_greedy" | "softmax" | "greedy" (whole batch)
     # -- offline processing (hippocampus) ------------------------------------------------------
     replay_hz: ArrayLike = 10.0  #: offline steps per second at full engagement (the budget), >= 0
     w_replay: ArrayLike = 1.0  #: mixture weight of replay of stored transitions, >= 0
@@ -140,7 +133,7 @@ class BatchedDMNConfig:
     rest_s: float = 0.0  #: offline seconds between episodes
 
     def __post_init__(self) -> None:
-        check_td_fields(self)
+        check_td(self)
         for name in ("replay_hz", "w_replay", "w_model", "priority_exponent", "w_spe"):
             check_range(name, getattr(self, name), 0.0)
         for name in ("w_rpe", "w_value"):

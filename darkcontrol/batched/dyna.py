@@ -26,14 +26,15 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from darkcontrol._util import check_choice
 from darkcontrol.batched.base import SLOT_ALGO, BatchedLearner
 from darkcontrol.batched.model import MODEL_MODES, make_model, model_bytes_per_agent
-from darkcontrol.batched.params import ArrayLike, check_choice, check_range
-from darkcontrol.batched.qlearning import check_td_fields
+from darkcontrol.batched.params import ArrayLike, check_range
+from darkcontrol.hyperparams import TDParams, check_td
 
 
 @dataclass
-class BatchedDynaConfig:
+class BatchedDynaConfig(TDParams):
     """Hyper-parameters of batched Dyna-Q; PER_AGENT fields take a scalar or (B,) values."""
 
     PER_AGENT: ClassVar[tuple[str, ...]] = (
@@ -46,17 +47,11 @@ class BatchedDynaConfig:
     )
     SPLIT_BY: ClassVar[tuple[str, ...]] = ("n_planning",)  # sweeps: one budget per chunk
 
-    alpha: ArrayLike = 0.1  #: learning rate, in (0, 1]
-    gamma: ArrayLike = 0.95  #: discount factor, in [0, 1]
-    epsilon: ArrayLike = 0.1  #: exploration rate of epsilon-greedy, in [0, 1]
-    beta: ArrayLike = 5.0  #: inverse temperature of softmax, >= 0
-    q_init: ArrayLike = 0.0  #: initial action value
     n_planning: ArrayLike = 5  #: simulated backups after each real step (the book's n), >= 0
-    policy: str = "epsilon_greedy"  #: "epsilon_greedy" | "softmax" | "greedy" (whole batch)
     model: str = "last"  #: "last" (last outcome per (s, a)) | "counts" (ML, stochastic worlds)
 
     def __post_init__(self) -> None:
-        check_td_fields(self)
+        check_td(self)
         check_range("n_planning", self.n_planning, 0, integer=True)
         check_choice("model", self.model, MODEL_MODES)
 
@@ -82,6 +77,25 @@ class BatchedDynaQ(BatchedLearner):
     def bytes_per_agent(cls, n_states, n_actions, config, itemsize):
         q = n_states * n_actions * itemsize
         return q + model_bytes_per_agent(config.model, n_states, n_actions, itemsize)
+
+    def kernel_unsupported(self) -> str | None:
+        if self.config.policy == "softmax":
+            return "softmax goes through exp, whose last bit differs between torch and numba"
+        if self.config.model != "last":
+            return f"the kernel has the 'last' model only, not {self.config.model!r}"
+        return None
+
+    def _kernel_model(self) -> tuple:
+        m = self.model
+        return (
+            True,
+            m.tried.numpy(),
+            m.terminal.numpy(),
+            m.pairs.numpy(),
+            m.n_pairs.numpy(),
+            m.next.numpy(),
+            m.reward.numpy(),
+        )
 
     def observe(self, s, a, r, s2, term, mask):
         idx = self.pair_index(s, a)

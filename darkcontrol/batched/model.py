@@ -25,8 +25,7 @@ from __future__ import annotations
 import torch
 
 from darkcontrol.batched.policy import draw
-
-MODEL_MODES = ("last", "counts")
+from darkcontrol.constants import MODEL_MODES
 
 
 class _PairMemory:

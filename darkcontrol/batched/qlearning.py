@@ -15,34 +15,17 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from darkcontrol.batched.base import BatchedLearner
-from darkcontrol.batched.params import POLICIES, ArrayLike, check_choice, check_range
+from darkcontrol.hyperparams import TDParams, check_td
 
 
 @dataclass
-class BatchedQConfig:
+class BatchedQConfig(TDParams):
     """Hyper-parameters of batched Q-learning; PER_AGENT fields take a scalar or (B,) values."""
 
     PER_AGENT: ClassVar[tuple[str, ...]] = ("alpha", "gamma", "epsilon", "beta", "q_init")
 
-    alpha: ArrayLike = 0.1  #: learning rate, in (0, 1]
-    gamma: ArrayLike = 0.95  #: discount factor (the agent's horizon), in [0, 1]
-    epsilon: ArrayLike = 0.1  #: exploration rate of epsilon-greedy, in [0, 1]
-    beta: ArrayLike = 5.0  #: inverse temperature of softmax, >= 0
-    q_init: ArrayLike = 0.0  #: initial action value
-    policy: str = "epsilon_greedy"  #: "epsilon_greedy" | "softmax" | "greedy" (whole batch)
-
     def __post_init__(self) -> None:
-        check_td_fields(self)
-
-
-def check_td_fields(cfg) -> None:
-    """Validate the TD fields shared by the batched configs (as ``TDConfig`` does)."""
-    check_range("alpha", cfg.alpha, 0.0, 1.0, lo_open=True)
-    check_range("gamma", cfg.gamma, 0.0, 1.0)
-    check_range("epsilon", cfg.epsilon, 0.0, 1.0)
-    check_range("beta", cfg.beta, 0.0)
-    check_range("q_init", getattr(cfg, "q_init", 0.0))
-    check_choice("policy", cfg.policy, POLICIES)
+        check_td(self)
 
 
 class BatchedQLearning(BatchedLearner):
@@ -51,6 +34,11 @@ class BatchedQLearning(BatchedLearner):
     name = "q_learning"
     reference = "q_learning"
     Config = BatchedQConfig
+
+    def kernel_unsupported(self) -> str | None:
+        if self.config.policy == "softmax":
+            return "softmax goes through exp, whose last bit differs between torch and numba"
+        return None
 
     def observe(self, s, a, r, s2, term, mask):
         rpe, upd = self.td_update(self.pair_index(s, a), r, s2, term, self.p["alpha"] * mask)

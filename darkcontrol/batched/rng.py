@@ -26,7 +26,9 @@ transition, reset, planning draws, ...). Consequences:
 Resolution: float64 uniforms are multiples of 2^-32, float32 ones multiples of 2^-24, in
 [0, 1). The hash passes the uniformity and independence checks in ``tests/test_batched_rng.py``;
 it is not a cryptographic generator and is not meant for more than ~2^32 draws per agent slot.
-All arithmetic is in int64 with products below 2^63, so it is exact on every torch device.
+The torch version hashes in int32 tensors: two's-complement products wrap modulo 2^32 and
+right shifts are masked to be logical, so the bits are those of the uint32 algorithm (checked
+against the int64/numpy reference in ``tests/test_batched_rng.py``) at half the memory traffic.
 """
 
 from __future__ import annotations
@@ -48,6 +50,25 @@ def _mix(x: torch.Tensor) -> torch.Tensor:
     x = x ^ (x >> 15)
     x = (x * _K2) & M32
     return x ^ (x >> 15)
+
+
+def _signed32(x: int) -> int:
+    """The int32 with the bits of ``x`` in [0, 2^32)."""
+    x &= M32
+    return x - (1 << 32) if x >= 1 << 31 else x
+
+
+_K1_32, _K2_32 = _signed32(_K1), _signed32(_K2)
+
+
+def _mix32(x: torch.Tensor) -> torch.Tensor:
+    """lowbias32 on int32 tensors (bit patterns of uint32 values): products wrap mod 2^32,
+    shifts are made logical by masking the sign-extended bits."""
+    x = x ^ ((x >> 16) & 0xFFFF)
+    x = x * _K1_32
+    x = x ^ ((x >> 15) & 0x1FFFF)
+    x = x * _K2_32
+    return x ^ ((x >> 15) & 0x1FFFF)
 
 
 def _mix_int(x: int) -> int:
@@ -112,7 +133,11 @@ class CounterRNG:
         self.key = torch.as_tensor(
             agent_keys_numpy(self.seeds).astype(np.int64), device=self.device
         )
+        self._key32 = torch.as_tensor(
+            agent_keys_numpy(self.seeds).astype(np.uint32).view(np.int32), device=self.device
+        )
         self._slot_cache: dict[tuple[int, int], torch.Tensor] = {}
+        self._slot_cache32: dict[tuple[int, int], torch.Tensor] = {}
         self._scale = 2.0**-32 if dtype == torch.float64 else 2.0**-24
         self._shift = 0 if dtype == torch.float64 else 8
 
@@ -123,13 +148,20 @@ class CounterRNG:
             self._slot_cache[key] = _mix(slots ^ _C_SLOT)
         return self._slot_cache[key]
 
+    def _slot_mix32(self, slot0: int, n: int) -> torch.Tensor:
+        key = (slot0, n)
+        if key not in self._slot_cache32:
+            mixed = self._slot_mix(slot0, n).cpu().numpy().astype(np.uint32).view(np.int32)
+            self._slot_cache32[key] = torch.as_tensor(mixed, device=self.device)
+        return self._slot_cache32[key]
+
     def uniforms(self, counter: int, slot0: int, n: int) -> torch.Tensor:
         """(B, n) uniforms in [0, 1) for slots ``slot0 .. slot0 + n - 1`` at ``counter``."""
         if counter < 0 or counter > M32:
             raise ValueError(f"counter must be in [0, 2^32), got {counter}")
-        base = _mix(self.key ^ _mix_int(counter ^ _C_COUNTER))  # (B,)
-        x = ((base[:, None] ^ self._slot_mix(slot0, n)[None, :]) + self.key[:, None]) & M32
-        x = _mix(x)
-        if self._shift:
-            x = x >> self._shift
-        return x.to(self.dtype) * self._scale
+        key = self._key32
+        base = _mix32(key ^ _signed32(_mix_int(counter ^ _C_COUNTER)))  # (B,)
+        x = _mix32((base[:, None] ^ self._slot_mix32(slot0, n)[None, :]) + key[:, None])
+        if self._shift:  # float32: the top 24 bits
+            return ((x >> self._shift) & 0xFFFFFF).to(self.dtype) * self._scale
+        return (x.to(torch.int64) & M32).to(self.dtype) * self._scale

@@ -22,9 +22,11 @@ from typing import ClassVar
 
 import torch
 
+from darkcontrol._util import check_choice
 from darkcontrol.batched.base import BatchedLearner
 from darkcontrol.batched.model import MODEL_MODES, make_model, model_bytes_per_agent
-from darkcontrol.batched.params import POLICIES, ArrayLike, check_choice, check_range
+from darkcontrol.batched.params import ArrayLike, check_range
+from darkcontrol.constants import POLICIES
 
 
 @dataclass

@@ -28,17 +28,18 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from darkcontrol._util import check_choice
 from darkcontrol.batched.base import BatchedLearner
 from darkcontrol.batched.model import MODEL_MODES, make_model, model_bytes_per_agent
-from darkcontrol.batched.params import ArrayLike, check_choice, check_range
-from darkcontrol.batched.qlearning import check_td_fields
+from darkcontrol.batched.params import ArrayLike, check_range
+from darkcontrol.hyperparams import TDParams, check_td
 
 _ROUND = 2**24  # real steps that fit under one push round in the stamp
 _NEVER = torch.iinfo(torch.int64).max
 
 
 @dataclass
-class BatchedSweepingConfig:
+class BatchedSweepingConfig(TDParams):
     """Hyper-parameters of batched prioritised sweeping (scalar or (B,) PER_AGENT fields)."""
 
     PER_AGENT: ClassVar[tuple[str, ...]] = (
@@ -52,18 +53,12 @@ class BatchedSweepingConfig:
     )
     SPLIT_BY: ClassVar[tuple[str, ...]] = ("n_planning",)
 
-    alpha: ArrayLike = 0.1  #: learning rate, in (0, 1]
-    gamma: ArrayLike = 0.95  #: discount factor, in [0, 1]
-    epsilon: ArrayLike = 0.1  #: exploration rate of epsilon-greedy, in [0, 1]
-    beta: ArrayLike = 5.0  #: inverse temperature of softmax, >= 0
-    q_init: ArrayLike = 0.0  #: initial action value
     n_planning: ArrayLike = 5  #: at most this many queued backups after each real step, >= 0
     theta: ArrayLike = 1e-4  #: a pair is queued only if its priority exceeds theta, >= 0
-    policy: str = "epsilon_greedy"  #: "epsilon_greedy" | "softmax" | "greedy" (whole batch)
     model: str = "last"  #: "last" (last outcome per (s, a)) | "counts" (ML, stochastic worlds)
 
     def __post_init__(self) -> None:
-        check_td_fields(self)
+        check_td(self)
         check_range("n_planning", self.n_planning, 0, integer=True)
         check_range("theta", self.theta, 0.0)
         check_choice("model", self.model, MODEL_MODES)

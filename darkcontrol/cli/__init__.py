@@ -38,15 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2, message printed)
+        return int(exc.code or 0)
     if args.command is None:
         parser.print_help()
         return 0
-    try:
-        return int(args.run(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, KeyError) as exc:
-        print(f"darkcontrol {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    from darkcontrol.cli._args import run_command
+
+    return run_command(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

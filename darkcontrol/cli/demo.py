@@ -51,10 +51,11 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from darkcontrol._util import build_config, parse_assignments
+    from darkcontrol._util import build_config
+    from darkcontrol.cli._args import parse_settings
     from darkcontrol.demo import DemoConfig, run_demo
 
-    overrides = parse_assignments(args.params)
+    overrides = parse_settings(args.params, DemoConfig)
     if args.seed is not None:
         overrides["seed"] = args.seed
     config = DemoConfig.quick(**overrides) if args.quick else build_config(DemoConfig, overrides)

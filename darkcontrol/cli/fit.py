@@ -6,7 +6,6 @@ The work is :func:`darkcontrol.neuro.fitrun.run_fit`; reading is
 from __future__ import annotations
 
 import argparse
-import sys
 
 HELP = """Fit a learning model to each participant's choices and replay the fitted agent over
 the participant's own history. Inputs, any mix of:
@@ -42,7 +41,7 @@ examples:
   darkcontrol fit bandit.csv --columns subject=subjID,choice=choice,outcome=outcome \\
       --choice-base 1 --agent q_learning --out fits/
   darkcontrol fit twostep.csv --columns subject=subj,choice=stage1,choice2=stage2 \\
-      --choice-base 1 --agent hybrid --out ts/
+      --choice-base 1 --agent two_step_hybrid --out ts/
   darkcontrol fit sub-*_task-bandit_events.tsv --agent q_persev --hierarchical --out group/
   darkcontrol fit bids_dataset/ --bids-task bandit --agent q_learning --out fits/ --resume
   darkcontrol fit --list
@@ -148,7 +147,7 @@ def run(args) -> int:
         return _list_models()
     if not args.inputs:
         raise ValueError("give at least one behaviour table, events.tsv or BIDS folder (or --list)")
-    from darkcontrol._util import parse_assignments
+    from darkcontrol.cli._args import parse_settings, show_progress
     from darkcontrol.neuro.behavior import EventColumns
     from darkcontrol.neuro.fitrun import run_fit
     from darkcontrol.neuro.fitting import FitConfig
@@ -170,13 +169,13 @@ def run(args) -> int:
         task=args.task,
         read=read,
         fit_config=FitConfig(method=args.method, starts=args.starts, seed=args.seed),
-        fixed=parse_assignments(args.fix) or None,
+        fixed=parse_settings(args.fix, flag="--fix") or None,
         hierarchical=args.hierarchical,
         stage2_delay=args.stage2_delay,
         resume=args.resume,
         force=args.force,
         n_jobs=args.jobs,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=show_progress(args),
         record={"inputs": [str(x) for x in args.inputs]},
         on_read=print,
     )

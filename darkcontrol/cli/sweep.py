@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from darkcontrol.cli._args import add_quiet, int_at_least, show_progress
 
 HELP = """Run a sweep of batched tabular agents (parameters x environments x seeds, from a TOML or
 YAML spec) on a GPU or CPU, in chunks that fit a memory budget. Each finished chunk is written
@@ -50,7 +51,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--workers",
-        type=int,
+        type=int_at_least(1),
         default=1,
         help="local worker processes (or LocalCluster workers with --scheduler local)",
     )
@@ -62,33 +63,32 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--max-chunk-agents",
-        type=int,
+        type=int_at_least(1),
         default=65536,
         metavar="N",
         help="upper bound of agents per chunk (default 65536)",
     )
     p.add_argument(
         "--threads",
-        type=int,
+        type=int_at_least(1),
         default=None,
         help="torch CPU threads per worker (default: cores / workers; 1 on a busy machine)",
     )
     p.add_argument(
         "--max-chunks",
-        type=int,
+        type=int_at_least(0),
         default=None,
         metavar="K",
         help="stop after K more chunks (resume later for the rest)",
     )
     p.add_argument("--dry-run", action="store_true", help="print the chunk plan and exit")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     from darkcontrol.sweep.runner import plan_only, run_sweep
     from darkcontrol.sweep.spec import SweepSpec
-    from darkcontrol.sweep.store import ResumeError
 
     spec = SweepSpec.from_file(args.spec)
     if args.dry_run:
@@ -100,23 +100,19 @@ def run(args) -> int:
                 f"{c.env}  {c.static or ''}  ~{c.bytes_per_agent * c.n_agents / 1e6:.1f} MB"
             )
         return 0
-    try:
-        res = run_sweep(
-            spec,
-            args.out,
-            device=args.device,
-            resume=args.resume,
-            memory_budget=args.memory_budget,
-            max_chunk_agents=args.max_chunk_agents,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            threads=args.threads,
-            max_chunks=args.max_chunks,
-            progress=not args.quiet and sys.stderr.isatty(),
-        )
-    except ResumeError as exc:
-        print(f"darkcontrol sweep: error: {exc}", file=sys.stderr)
-        return 2
+    res = run_sweep(
+        spec,
+        args.out,
+        device=args.device,
+        resume=args.resume,
+        memory_budget=args.memory_budget,
+        max_chunk_agents=args.max_chunk_agents,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        threads=args.threads,
+        max_chunks=args.max_chunks,
+        progress=show_progress(args),
+    )
     m = res.manifest
     n_done = len(m.done)
     state = "complete" if res.complete else f"{len(m.pending())} chunks pending (use --resume)"

@@ -23,13 +23,14 @@ def run_demo(
     """Run the study and write the report; returns (StudyResult, path of report.html)."""
     from darkcontrol import __version__
     from darkcontrol.demo.report import write_outputs, write_report
-    from darkcontrol.demo.study import run_study
+    from darkcontrol.demo.study import run_study, write_example_run
 
     config = config or DemoConfig()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = run_study(config, progress=progress, log=log)
     write_outputs(result, out_dir, __version__)
+    write_example_run(result, out_dir)  # sub-01_bold.nii.gz, _events.tsv, _beh.tsv
     report = write_report(result, out_dir, __version__, argv)
     log(f"wrote {report}")
     return result, report

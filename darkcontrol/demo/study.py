@@ -19,7 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from darkcontrol._util import progress as progress_bar
+from darkcontrol.clock import Schedule
 from darkcontrol.demo.config import DemoConfig
+from darkcontrol.dmn import DMNAgent
+from darkcontrol.simulation import make_env, simulate
+from darkcontrol.trace import TraceRecorder
 
 
 @dataclass
@@ -52,25 +57,19 @@ class StudyResult:
 
 
 def _progress(iterable, desc: str, enabled: bool, total: int | None = None):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, total=total, unit="participant")
+    return progress_bar(
+        iterable, enabled=enabled, desc=desc, total=total, unit="participant", leave=True
+    )
 
 
 # -- 1. simulate -------------------------------------------------------------------------------
-def schedule_of(cfg: DemoConfig):
-    from darkcontrol.dmn.schedule import Schedule
-
+def schedule_of(cfg: DemoConfig) -> Schedule:
     return Schedule.blocked(cfg.n_blocks, cfg.task_s, cfg.rest_s, cfg.trial_s, cfg.iti_s)
 
 
-def simulate_participants(cfg: DemoConfig, progress: bool = False) -> list[Participant]:
-    """Participant k: alpha, beta drawn from the config's ranges; its own spawned seed."""
-    from darkcontrol.dmn import DMNAgent, run_schedule
-    from darkcontrol.simulation import make_env
-    from darkcontrol.trace import TraceRecorder
+def simulate_cohort(cfg: DemoConfig, progress: bool = False) -> list[Participant]:
+    """Participant k: alpha, beta drawn from the config's ranges; its own spawned seed; one
+    :func:`darkcontrol.simulate` run of the DMN through the demo's Schedule."""
 
     root = np.random.SeedSequence(cfg.seed)
     draw = np.random.default_rng(root.spawn(1)[0])
@@ -94,8 +93,18 @@ def simulate_participants(cfg: DemoConfig, progress: bool = False) -> list[Parti
             policy="softmax",
             gamma=cfg.gamma,
         )
-        trace, summary = run_schedule(dmn, env, schedule, seed=seeds[k], max_steps=cfg.max_steps)
+        trace, result = simulate(
+            env, dmn, schedule=schedule, seeds=[seeds[k]], max_steps=cfg.max_steps
+        )
         env.close()
+        run = result.runs[0]
+        summary = {
+            "blocks": run.blocks,
+            "episode_lengths": run.lengths,
+            "episode_returns": run.returns,
+            "episodes_finished": run.finished,
+            "offline_share": run.offline_share,
+        }
         out.append(
             Participant(
                 k, seeds[k], float(alphas[k]), float(betas[k]), trace, summary, dmn.change_log()
@@ -307,7 +316,7 @@ def node_hypotheses(cfg: DemoConfig, participants: list[Participant]) -> pd.Data
 def run_study(cfg: DemoConfig, progress: bool = False, log=print) -> StudyResult:
     timings = {}
     t0 = time.perf_counter()
-    participants = simulate_participants(cfg, progress)
+    participants = simulate_cohort(cfg, progress)
     result = StudyResult(cfg, participants)
     timings["simulate"] = time.perf_counter() - t0
     shares = [p.summary["offline_share"] for p in participants]
@@ -369,3 +378,32 @@ def run_study(cfg: DemoConfig, progress: bool = False, log=print) -> StudyResult
     log(f"[6/6] node hypotheses: {held}/{len(result.hypotheses)} hold (p < 0.05)")
     result.timings = timings
     return result
+
+
+def write_example_run(result: StudyResult, out_dir, participant: int = 0) -> list:
+    """One participant's inputs as a user would have them, so the README's ``glm`` and ``fit``
+    commands have something to read: the synthetic BOLD run (4D NIfTI, MNI, TR in the
+    header), its events (the regressors' BIDS events.tsv) and the choices (BIDS-style
+    behaviour TSV, online steps only: what a participant's log records)."""
+    from pathlib import Path
+
+    from darkcontrol.demo.behaviour import behaviour_of
+    from darkcontrol.neuro.behavior import write_events as write_behaviour
+    from darkcontrol.neuro.events import write_events
+    from darkcontrol.simulation import make_env
+
+    out_dir = Path(out_dir)
+    p, sim = result.participants[participant], result.sims[participant]
+    stem = out_dir / f"sub-{p.index + 1:02d}"
+    bold = Path(f"{stem}_bold.nii.gz")
+    tmp = bold.with_name(f".{bold.name}.tmp.nii.gz")
+    sim.img.to_filename(tmp)
+    tmp.replace(bold)  # atomic
+    env = make_env(result.config.env, **result.config.env_params)
+    S, A = int(env.observation_space.n), int(env.action_space.n)
+    beh = behaviour_of(p.trace, S, A, stem.name)
+    return [
+        bold,
+        write_events(p.events, f"{stem}_events.tsv")[0],
+        write_behaviour(beh, f"{stem}_beh.tsv"),
+    ]

@@ -11,12 +11,14 @@ agent that improves its policy pi(s) = argmax_a Q(s, a | theta) from value estim
 over experience that is replayed (the hippocampus, §2.4), simulated and recombined (§5), with
 the earlier accounts - predictive coding, semantic associations, the sentinel (§4) - as special
 cases. :class:`DMNAgent` makes that runnable around any agent of :mod:`darkcontrol.agents`
-that implements ``learn_offline`` (the agent owns theta and the update; the DMN decides what it
-learns from and when):
+that declares ``supports_offline`` (the agent owns theta and the update; the DMN decides what it
+learns from and when). It is itself an :class:`darkcontrol.agents.Agent`, built by
+``make_agent("dmn", env, agent="q_learning", account=...)`` and run by
+:func:`darkcontrol.simulate` like any other:
 
 - **online** (a trial): the agent acts, the world answers, the DMN's learned model scores the
-  transition's surprise ``spe`` and the sentinel its ``salience`` (written into the agent's
-  Trace row through ``recorder.context``), the hippocampal memory stores it, and the agent
+  transition's surprise ``spe`` and the sentinel its ``salience`` (handed to the agent's
+  Trace row as ``observe(..., fields=...)``), the hippocampal memory stores it, and the agent
   learns from it (``observe``);
 - **offline** (inter-trial intervals and rest): for a window of T seconds the DMN makes
   floor(T * replay_hz * engagement) offline steps, each drawn from the mixture
@@ -26,7 +28,8 @@ learns from and when):
   and fed to the agent through ``agent.learn_offline`` (one offline Trace row each, spaced
   evenly over the window on the experiment's clock);
 - a salient transition suspends the offline window that would follow it (the sentinel returns
-  the agent to the world; :meth:`DMNAgent.interval` is the window after a trial); engagement
+  the agent to the world; :meth:`DMNAgent.offline` with ``kind="iti"`` is the window after a
+  trial, ``kind="rest"`` a rest, backed up with ``rest_gamma`` if set); engagement
   (1 - recent mean spe) lets offline processing grow as the world becomes predictable and drop
   with novelty;
 - a hippocampal lesion (``lesion="hippocampus"``) removes all offline processing: no replay and,
@@ -45,9 +48,11 @@ from typing import Any
 
 import numpy as np
 
-from darkcontrol.agents.base import Agent
+from darkcontrol.agents.base import DEFAULT_CLOCK, Agent
 from darkcontrol.agents.model import WorldModel
-from darkcontrol.agents.runner import EpisodeLog
+from darkcontrol.agents.registry import agent_class, make_agent
+from darkcontrol.clock import OFFLINE_KINDS, Clock
+from darkcontrol.constants import OFFLINE_SOURCES
 from darkcontrol.dmn.association import AssociationGraph
 from darkcontrol.dmn.config import DMNConfig, split_params
 from darkcontrol.dmn.memory import ExperienceMemory
@@ -55,11 +60,14 @@ from darkcontrol.dmn.recombine import Recombiner, features_are_grid
 from darkcontrol.dmn.sentinel import Sentinel
 from darkcontrol.trace import TraceRecorder
 
-OFFLINE_SOURCES = ("replay", "model", "recombined")
 
-
-class DMNAgent:
+class DMNAgent(Agent):
     """The DMN as a reinforcement-learning agent (Dohmatob, Dumas & Bzdok 2020, §3-§5).
+
+    An :class:`~darkcontrol.agents.Agent` wrapping another one. Trace: the wrapped agent's
+    columns, with ``spe`` filled by the DMN's world model (online and offline) and
+    ``salience`` by the sentinel (NaN when the sentinel is off); ``engagement`` is an extra
+    column of online rows.
 
     Parameters
     ----------
@@ -87,12 +95,17 @@ class DMNAgent:
         agent; anything else is an error.
     """
 
+    name = "dmn"
+    wraps_learner = True
+    Config = DMNConfig
+    supports_offline = True
+
     def __init__(
         self,
         agent: str | Agent = "q_learning",
         env: Any = None,
         *,
-        account: str = "full",
+        account: str | None = None,
         config: DMNConfig | Mapping[str, Any] | None = None,
         seed: int | None = None,
         recorder: TraceRecorder | None = None,
@@ -121,8 +134,8 @@ class DMNAgent:
         else:
             if env is None:
                 raise ValueError(f"building agent {agent!r} by name needs env=")
-            from darkcontrol.agents.registry import make_agent
-
+            if agent == self.name:
+                raise ValueError("the DMN wraps a learner, not another DMN")
             self.agent = make_agent(
                 agent,
                 env,
@@ -133,6 +146,7 @@ class DMNAgent:
         self.recorder: TraceRecorder = self.agent.recorder
         S, A = self.agent.n_states, self.agent.n_actions
         self.n_states, self.n_actions = S, A
+        self.mdp = self.agent.mdp
         self.gamma = getattr(self.agent.config, "gamma", None)
         if cfg.rest_gamma is not None and self.gamma is None:
             raise ValueError(
@@ -144,7 +158,12 @@ class DMNAgent:
                 f"agent {self.agent.name!r} has no gamma; w_rpe > 0 and prioritised replay need "
                 "the agent's discount to score prediction errors"
             )
-        if cfg.offline_enabled and type(self.agent).learn_offline is Agent.learn_offline:
+        if cfg.rest_gamma is not None and cfg.use_agent_planner:
+            raise ValueError(
+                "rest_gamma sets the discount of the DMN's own offline backups; the agent's own "
+                "planner (use_agent_planner=True) plans with its own gamma: set one of them"
+            )
+        if cfg.offline_enabled and not self.agent.supports_offline:
             raise TypeError(
                 f"agent {self.agent.name!r} does not implement learn_offline, so the DMN cannot "
                 "feed it offline experience; use an agent that does (e.g. q_learning) or "
@@ -216,9 +235,45 @@ class DMNAgent:
         self.arrivals = np.zeros(S, dtype=np.int64)  # real arrivals in each state
 
     # -- the agent's face --------------------------------------------------------------------
+    @classmethod
+    def from_env(
+        cls,
+        env: Any,
+        *,
+        seed: int | np.random.Generator | None = None,
+        recorder: TraceRecorder | None = None,
+        **params: Any,
+    ) -> DMNAgent:
+        """``make_agent("dmn", env, agent="q_learning", account="full", **params)``."""
+        if seed is not None and not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"the DMN is seeded by an int (or None), got {type(seed).__name__}")
+        agent = params.pop("agent", "q_learning")
+        return cls(agent, env, seed=seed, recorder=recorder, **params)
+
     @property
-    def name(self) -> str:
+    def label(self) -> str:
+        """``dmn[account](agent)``, for progress bars and messages."""
         return f"dmn[{self.config.account}]({self.agent.name})"
+
+    @property
+    def nan_columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The wrapped agent's, less ``spe`` (the DMN's model fills it) and ``salience``
+        (filled when the sentinel is on)."""
+        filled = {"spe", "salience"} if self.sentinel.enabled else {"spe"}
+        return tuple(c for c in self.agent.nan_columns if c not in filled) + (
+            () if self.sentinel.enabled else ("salience",)
+        )
+
+    @property
+    def n_updates(self) -> int:  # type: ignore[override]
+        return self.agent.n_updates
+
+    @property
+    def offline_budget(self) -> int:
+        """Offline steps in one ITI of the default clock at full engagement (0 when offline
+        processing is off): the DMN's budget scales with the window, see :meth:`offline`."""
+        cfg = self.config
+        return int(cfg.replay_hz * DEFAULT_CLOCK.iti_s) if cfg.offline_enabled else 0
 
     @property
     def engagement(self) -> float:
@@ -234,6 +289,9 @@ class DMNAgent:
     def act(self, state: int) -> int:
         return self.agent.act(state)
 
+    def choice_stats(self, state: int, action: int) -> dict[str, float]:
+        return self.agent.choice_stats(state, action)
+
     def reset(self) -> None:
         """Start of an episode: the agent's reset; imagined rollouts restart too."""
         self.agent.reset()
@@ -241,10 +299,10 @@ class DMNAgent:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "model": "dmn",
+            "agent": self.name,
             "dmn": self.config.to_dict(),
             "recombine_mode": self.recombine_mode,
-            "agent": self.agent.describe(),
+            "learner": self.agent.describe(),
             "seed": self.seed,
         }
 
@@ -262,14 +320,6 @@ class DMNAgent:
         return out
 
     # -- online: one trial in the world ------------------------------------------------------
-    def step(self, env: Any, state: int) -> tuple[int, float, bool, bool, dict]:
-        """Act in ``env`` from ``state`` and learn from the outcome (one online row)."""
-        state = int(state)
-        action = self.agent.act(state)
-        s2, r, terminated, truncated, info = env.step(action)
-        self.observe(state, action, float(r), int(s2), bool(terminated), bool(truncated), info)
-        return int(s2), float(r), bool(terminated), bool(truncated), info
-
     def observe(
         self,
         s: int,
@@ -278,9 +328,12 @@ class DMNAgent:
         s2: int,
         terminated: bool,
         truncated: bool = False,
+        *,
+        fields: Mapping[str, Any] | None = None,
         info: Mapping[str, Any] | None = None,
-    ) -> bool:
-        """Learn from a real transition; returns whether it was salient (suspends offline)."""
+    ) -> None:
+        """Learn from a real transition; a salient one (``last_salient``) suspends the ITI that
+        follows. ``info["cue"]``, if any, becomes a Trace column."""
         cfg, m = self.config, self.model
         spe = m.spe(s, a, s2)
         if cfg.reconsolidate:
@@ -310,20 +363,16 @@ class DMNAgent:
         ctx: dict[str, Any] = {"spe": spe, "salience": sal, "engagement": self.engagement}
         if info and "cue" in info:
             ctx["cue"] = info["cue"]
-        rec = self.recorder
+        if fields:
+            ctx.update(fields)
         if self.changes is not None:
             before = self._snapshot(s)
-            t = rec.time
-        rec.context = ctx
-        try:
-            self.agent.observe(s, a, r, s2, terminated, truncated)
-        finally:
-            rec.context = {}
+            t = self.recorder.time
+        self.agent.observe(s, a, r, s2, terminated, truncated, fields=ctx, info=info)
         if self.changes is not None:
             self._log_change(t, "online", "env", s, before)
         self.n_online += 1
         self.last_salient, self.last_salience = salient, sal
-        return salient
 
     def _reconsolidate(self, s: int, a: int, r: float, s2: int, terminated: bool) -> None:
         """Update the model with a real transition, rewriting what a violated sure
@@ -335,11 +384,7 @@ class DMNAgent:
         m, k = self.model, self.config.reconsolidate_after
         succ = m.successors(s, a)
         if m.total[s, a] >= k and len(succ) == 1 and s2 not in succ:
-            m.mode = "last"
-            try:
-                m.update(s, a, r, s2, terminated)
-            finally:
-                m.mode = "counts"
+            m.update(s, a, r, s2, terminated, mode="last")
             self.memory.reconsolidate(s, a, r, s2, terminated)
             self.n_reconsolidated += 1
         else:
@@ -355,13 +400,22 @@ class DMNAgent:
             self.n_reconsolidated += 1
 
     # -- offline: vicarious trial and error ----------------------------------------------------
-    def offline(self, seconds: float) -> int:
+    def offline(self, seconds: float, *, kind: str = "iti", clock: Clock | None = None) -> int:
         """Process offline for a window of ``seconds``; returns the number of offline steps.
 
-        floor(seconds * replay_hz * engagement) steps (fractions carry over to the next
-        window), spaced evenly from the recorder's current time; nothing without a memory."""
-        if seconds < 0:
-            raise ValueError(f"an offline window lasts >= 0 s, got {seconds}")
+        n = floor(seconds * replay_hz * engagement) steps (fractions carry over to the next
+        window), placed from the recorder's current time by ``clock.spacing`` (evenly over
+        the window by default); nothing without a memory. ``kind="iti"``: the window after a
+        trial, suspended (0 steps, counted in ``n_suspended``) if that trial was salient;
+        ``kind="rest"``: a rest, whose backups use ``rest_gamma`` (if set) as their
+        discount (DESIGN: a shorter horizon on task than at rest)."""
+        if kind not in OFFLINE_KINDS:
+            raise ValueError(f"offline kind must be one of {OFFLINE_KINDS}, got {kind!r}")
+        if not seconds >= 0:
+            raise ValueError(f"an offline window lasts >= 0 s, got {seconds!r}")
+        if kind == "iti" and self.last_salient:
+            self.n_suspended += 1
+            return 0
         cfg = self.config
         if not cfg.offline_enabled or seconds == 0 or len(self.memory) == 0:
             return 0
@@ -370,32 +424,32 @@ class DMNAgent:
         self._carry = x - n
         if n == 0:
             return 0
-        self.recorder.offline_dt = seconds / n
-        return self.offline_steps(n)
+        self.recorder.offline_dt = (DEFAULT_CLOCK if clock is None else clock).spacing(seconds, n)
+        gamma = cfg.rest_gamma if kind == "rest" else None
+        return self._offline_steps(n, None if gamma is None else float(gamma))
 
-    def rest(self, seconds: float) -> int:
-        """Offline processing in a rest block: :meth:`offline` with the discount factor
-        ``rest_gamma`` (if set) in every backup, the agent's own gamma restored afterwards."""
-        horizon = self.config.rest_gamma
-        if horizon is None:
-            return self.offline(seconds)
-        agent_cfg, task_gamma = self.agent.config, self.gamma
-        agent_cfg.gamma = self.gamma = float(horizon)
-        try:
-            return self.offline(seconds)
-        finally:
-            agent_cfg.gamma = self.gamma = task_gamma
+    def plan(self, budget: int) -> int:
+        """``budget`` offline steps from the source mixture (no clock, no engagement)."""
+        return self._offline_steps(int(budget), None)
 
-    def interval(self, seconds: float) -> int:
-        """The offline window after a trial: suspended (0 steps) if the trial was salient,
-        else :meth:`offline` for ``seconds``; returns the number of offline steps."""
-        if self.last_salient:
-            self.n_suspended += 1
-            return 0
-        return self.offline(seconds)
+    def learn_offline(
+        self,
+        s: int,
+        a: int,
+        r: float,
+        s2: int,
+        terminated: bool,
+        *,
+        source: str = "replay",
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Feed one vicarious transition to the agent, scored by the DMN's model (``spe``)."""
+        self._learn(int(s), int(a), float(r), int(s2), bool(terminated), source, gamma, fields)
 
-    def offline_steps(self, n: int) -> int:
-        """Make ``n`` offline steps from the source mixture; returns how many were made."""
+    def _offline_steps(self, n: int, gamma: float | None) -> int:
+        """Make ``n`` offline steps from the source mixture; returns how many were made.
+        ``gamma``: the discount of the backups (None: the agent's own)."""
         if not self.config.offline_enabled or len(self.memory) == 0 or n <= 0:
             return 0
         c_replay, c_model = self._cum[0], self._cum[1]
@@ -404,14 +458,14 @@ class DMNAgent:
         for _ in range(n):
             u = self._rand()
             if u < c_replay:
-                self._replay()
+                self._replay(gamma)
             elif u < c_model:
                 if use_planner:
                     n_plan += 1
                 else:
-                    self._simulate()
+                    self._simulate(gamma)
             else:
-                self._recombine()
+                self._recombine(gamma)
         if n_plan:
             done = self.agent.plan(n_plan)
             self.n_planner += int(done)
@@ -426,35 +480,42 @@ class DMNAgent:
         self._upos += 1
         return u
 
-    def _learn(self, s: int, a: int, r: float, s2: int, t: bool, source: str) -> None:
-        rec = self.recorder
-        rec.context = {"spe": self.model.spe(s, a, s2)}
+    def _learn(
+        self,
+        s: int,
+        a: int,
+        r: float,
+        s2: int,
+        t: bool,
+        source: str,
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
+        ctx = {"spe": self.model.spe(s, a, s2), **(fields or {})}
         if self.changes is not None:
-            before, time = self._snapshot(s), rec.time
-        try:
-            self.agent.learn_offline(s, a, r, s2, t, source=source)
-        finally:
-            rec.context = {}
+            before, time = self._snapshot(s), self.recorder.time
+        self.agent.learn_offline(s, a, r, s2, t, source=source, gamma=gamma, fields=ctx)
         if self.changes is not None:
             self._log_change(time, "offline", source, s, before)
         self.n_offline[source] += 1
 
-    def _replay(self) -> None:
+    def _replay(self, gamma: float | None = None) -> None:
         mem = self.memory
         i = mem.sample()
         s, a, r, s2, t = mem.get(i)
         if mem.prioritised:
             Q = self.agent.q_values()
-            y = r if t else r + self.gamma * float(Q[s2].max())
+            g = self.gamma if gamma is None else gamma
+            y = r if t else r + g * float(Q[s2].max())
             mem.set_priority(i, y - float(Q[s, a]))
-        self._learn(s, a, r, s2, t, "replay")
+        self._learn(s, a, r, s2, t, "replay", gamma)
 
-    def _simulate(self) -> None:
+    def _simulate(self, gamma: float | None = None) -> None:
         """One step of a Monte Carlo rollout of the agent's policy in the learned model."""
         m = self.model
         for _ in range(2):
             if self._roll_s is None or self._roll_left <= 0:
-                self._roll_s = int(self.memory.s[self.memory.sample()])
+                self._roll_s = int(self.memory.states[self.memory.sample()])
                 self._roll_left = self.config.rollout_length
             s = self._roll_s
             tried = [a for a, n in enumerate(m.visits[s].tolist()) if n]
@@ -472,18 +533,18 @@ class DMNAgent:
                 a = tried[k]
                 break
         r, s2, t = m.sample(s, a, self.rng)
-        self._learn(s, a, r, s2, t, "model")
+        self._learn(s, a, r, s2, t, "model", gamma)
         self._roll_left -= 1
         self._roll_s = None if t else s2
 
-    def _recombine(self) -> None:
+    def _recombine(self, gamma: float | None = None) -> None:
         built = self.recombiner.sample() if self.recombiner is not None else None
         if built is None:
             # nothing left to recombine (no gap of experience or no destination): replay
             self.n_recombine_failed += 1
-            self._replay()
+            self._replay(gamma)
             return
-        self._learn(*built, "recombined")
+        self._learn(*built, "recombined", gamma)
 
     # -- value and policy change log (record_changes) ------------------------------------------
     def _snapshot(self, s: int) -> tuple[float, np.ndarray]:
@@ -509,57 +570,10 @@ class DMNAgent:
             raise ValueError("build the DMNAgent with record_changes=True to log changes")
         return pd.DataFrame(self.changes)
 
-    # -- episodic runner ---------------------------------------------------------------------
-    def run_episodes(
-        self,
-        env: Any,
-        n_episodes: int,
-        *,
-        seed: int | None = None,
-        max_steps: int | None = None,
-        progress: bool = False,
-    ) -> EpisodeLog:
-        """Episodes of trials: each real step lasts ``trial_s`` and is followed by an ITI of
-        ``iti_s`` offline seconds (unless salient); ``rest_s`` offline seconds between episodes.
-
-        ``seed`` seeds the environment's first reset. Per-episode counts land in
-        ``self.history``."""
-        if n_episodes < 1:
-            raise ValueError(f"n_episodes must be >= 1, got {n_episodes}")
-        if max_steps is not None and max_steps < 1:
-            raise ValueError(f"max_steps must be >= 1, got {max_steps}")
-        cfg, rec = self.config, self.recorder
-        log = EpisodeLog()
-        self.history: list[dict[str, float]] = []
-        episodes = range(n_episodes)
-        if progress:
-            from tqdm.auto import tqdm
-
-            episodes = tqdm(episodes, desc=self.name, unit="ep", leave=False)
-        for ep in episodes:
-            state, _ = env.reset(seed=seed if ep == 0 else None)
-            self.reset()
-            rec.begin_episode()
-            before = self.counters()
-            if ep > 0 and cfg.rest_s > 0:
-                t0 = rec.time
-                self.rest(cfg.rest_s)
-                rec.time = t0 + cfg.rest_s
-            total, steps, done = 0.0, 0, False
-            while not done:
-                t0 = rec.time
-                state, reward, terminated, truncated, _ = self.step(env, state)
-                steps += 1
-                truncated = truncated or (max_steps is not None and steps >= max_steps)
-                rec.time = t0 + cfg.trial_s
-                self.interval(cfg.iti_s)
-                rec.time = t0 + cfg.trial_s + cfg.iti_s
-                total += reward
-                done = terminated or truncated
-            log.lengths.append(steps)
-            log.returns.append(total)
-            self.history.append(_difference(self.counters(), before, self.engagement))
-        return log
+    def stats_since(self, before: Mapping[str, float]) -> dict[str, float]:
+        """Counts since ``before = self.counters()``, with ``mean_spe``, ``offline_share`` and
+        the current ``engagement``."""
+        return _difference(self.counters(), dict(before), self.engagement)
 
 
 def _difference(after: dict, before: dict, engagement: float) -> dict[str, float]:
@@ -576,25 +590,27 @@ def _agent_class(agent: str | Agent) -> type | None:
     if isinstance(agent, Agent):
         return type(agent)
     if isinstance(agent, str):
-        from darkcontrol.agents.registry import agent_class
-
         return agent_class(agent)
     raise TypeError(f"agent must be a registry name or an Agent instance, got {agent!r}")
 
 
 def _build_config(
-    account: str, config: DMNConfig | Mapping[str, Any] | None, params: Mapping[str, Any]
+    account: str | None, config: DMNConfig | Mapping[str, Any] | None, params: Mapping[str, Any]
 ) -> DMNConfig:
+    """The one way to a DMNConfig: ``account`` (default "full") fills the account's fields."""
     if config is None:
-        params = dict(params)
-        return DMNConfig.preset(params.pop("account", account), **params)
+        return DMNConfig.preset("full" if account is None else account, **params)
     if params:
         raise ValueError(
             f"pass DMN parameters either in config= or as keywords, not both: {sorted(params)}"
         )
     if isinstance(config, DMNConfig):
+        if account is not None and account != config.account:
+            raise ValueError(f"account={account!r} given with a {config.account!r} config")
         return config
     if isinstance(config, Mapping):
         cfg = dict(config)
-        return DMNConfig.preset(cfg.pop("account", account), **cfg)
+        if account is not None and cfg.setdefault("account", account) != account:
+            raise ValueError(f"account={account!r} given with config account {cfg['account']!r}")
+        return DMNConfig.preset(cfg.pop("account", "full"), **cfg)
     raise TypeError(f"config must be a DMNConfig or a dict, got {config!r}")

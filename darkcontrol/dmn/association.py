@@ -27,7 +27,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-ASSOCIATIONS = ("cooccurrence", "sr")
+from darkcontrol.constants import ASSOCIATION as ASSOCIATIONS
 
 
 class AssociationGraph:

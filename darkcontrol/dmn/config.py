@@ -2,9 +2,12 @@
 
 Dohmatob, Dumas & Bzdok (2020, Hum Brain Mapp 41(12):3318-3341) argue (abstract, §4) that three
 earlier accounts of the default mode network are special cases of their reinforcement-learning
-process model. Here each account is a preset of :class:`DMNConfig` (:data:`ACCOUNTS`); any field
-can still be overridden, e.g. ``account="sentinel", sentinel=False`` is the sentinel with the
-sentinel switched off.
+process model. Here each account is a preset of :class:`DMNConfig` (:data:`ACCOUNTS`), applied by
+the one constructor: the account-controlled fields (:data:`ACCOUNT_FIELDS`) default to None,
+"from the account", and ``__post_init__`` fills them from the preset, so ``DMNConfig(account=
+"sentinel")`` always carries the sentinel's settings. A preset stores only its differences from
+:data:`ACCOUNT_DEFAULTS` (the full model's values). A field given explicitly still wins, e.g.
+``account="sentinel", sentinel=False`` is the sentinel with the sentinel switched off.
 
 | account           | offline sources (weights)     | sentinel | engagement     | graph  |
 |-------------------|-------------------------------|----------|----------------|--------|
@@ -14,37 +17,48 @@ sentinel switched off.
 | full              | replay .6, model .2, recomb .2| on       | predictability | co-occ |
 
 The horizon is the wrapped agent's discount factor gamma (``agent_gamma=...``), not a DMN field.
+The clock (trial, ITI and rest durations) is the runner's :class:`darkcontrol.clock.Clock`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from functools import partial
 from typing import Any
 
-from darkcontrol._util import build_config
+from darkcontrol._util import build_config, check_choice, check_positive
+from darkcontrol.constants import ASSOCIATION, ENGAGEMENT, LESIONS, PRIORITIES, RECOMBINE
 
-PRIORITIES = ("uniform", "prioritised")
-RECOMBINE = ("auto", "analogy", "association")
-ASSOCIATION = ("cooccurrence", "sr")
-ENGAGEMENT = ("predictability", "constant")
-LESIONS = ("none", "hippocampus")
 AGENT_PREFIXES = ("agent_", "agent.")
+
+#: the fields an account sets, with the values of the full model (the defaults)
+ACCOUNT_DEFAULTS: dict[str, Any] = {
+    "w_replay": 0.6,
+    "w_model": 0.2,
+    "w_recombined": 0.2,
+    "recombine": "auto",
+    "association": "cooccurrence",
+    "sentinel": True,
+    "engagement": "predictability",
+}
+ACCOUNT_FIELDS = tuple(ACCOUNT_DEFAULTS)
 
 
 @dataclass
 class DMNConfig:
     """Hyper-parameters of the DMN process model (:class:`darkcontrol.dmn.DMNAgent`).
 
-    The defaults are the ``"full"`` account (Dohmatob et al. 2020, §3-§5); :meth:`preset`
-    gives the others (``ACCOUNTS``: predictive coding, semantic, sentinel; §4)."""
+    ``account`` (default ``"full"``, the paper's model) fills every account-controlled field
+    left at None (:data:`ACCOUNT_FIELDS`) from its preset (``ACCOUNTS``: predictive coding,
+    semantic, sentinel; paper section "Relation to existing accounts")."""
 
-    account: str = "full"  #: the preset that filled the defaults (see ACCOUNTS)
+    account: str = "full"  #: the account whose preset fills the None fields (see ACCOUNTS)
     # -- offline processing: vicarious trial and error (paper §3, Figure 4: hippocampus) ------
     replay_hz: float = 10.0  #: offline steps per second at full engagement (the replay budget)
-    w_replay: float = 0.6  #: mixture weight of replay of stored real transitions
-    w_model: float = 0.2  #: mixture weight of Monte Carlo rollouts in the learned model
-    w_recombined: float = 0.2  #: mixture weight of recombined, never-experienced transitions
+    w_replay: float | None = None  #: mixture weight of replay of stored real transitions
+    w_model: float | None = None  #: mixture weight of Monte Carlo rollouts in the learned model
+    w_recombined: float | None = None  #: mixture weight of recombined, never-experienced ones
     replay_priority: str = "uniform"  #: "uniform" | "prioritised" (|TD error|, Schaul 2016)
     priority_exponent: float = 1.0  #: kappa in P(i) ~ p_i^kappa of prioritised replay
     memory_size: int = 100_000  #: capacity of the hippocampal memory (ring buffer)
@@ -52,16 +66,16 @@ class DMNConfig:
     reconsolidate_after: int = 3  #: visits of (s, a) before its prediction counts as sure
     rollout_length: int = 5  #: steps of one imagined trajectory in the learned model
     use_agent_planner: bool = False  #: route the model share to the agent's own plan()
-    recombine: str = "auto"  #: "analogy" | "association" | "auto" (analogy on grids)
-    association: str = "cooccurrence"  #: association graph: "cooccurrence" | "sr"
+    recombine: str | None = None  #: "analogy" | "association" | "auto" (analogy on grids)
+    association: str | None = None  #: association graph: "cooccurrence" | "sr"
     sr_gamma: float = 0.9  #: discount of the successor representation (association reach)
     sr_alpha: float = 0.1  #: learning rate of the successor representation
     # -- engagement: offline processing grows with predictability (paper §1, §3) -------------
-    engagement: str = "predictability"  #: "predictability" (1 - recent spe) | "constant" (1)
+    engagement: str | None = None  #: "predictability" (1 - recent spe) | "constant" (1)
     spe_rate: float = 0.1  #: eta of the running mean of spe behind predictability
     min_engagement: float = 0.0  #: floor of engagement
     # -- sentinel: salient events return the agent to the world (paper §4) -------------------
-    sentinel: bool = True  #: whether salient transitions suspend offline processing
+    sentinel: bool | None = None  #: whether salient transitions suspend offline processing
     salience_threshold: float = 1.0  #: salience at or above which a transition is salient
     w_spe: float = 1.0  #: weight of surprise (spe) in salience
     w_rpe: float = 0.0  #: weight of |prediction error| in salience
@@ -72,28 +86,29 @@ class DMNConfig:
     #: discount of offline backups during rest blocks (None: the agent's own gamma, as on
     #: task). DESIGN's hypothesis: the horizon is shorter during task than at rest.
     rest_gamma: float | None = None
-    # -- the clock of run_dmn_episodes (run_schedule takes a Schedule instead) ---------------
-    trial_s: float = 1.0  #: seconds per real step
-    iti_s: float = 1.0  #: offline seconds after each real step (inter-trial interval)
-    rest_s: float = 0.0  #: offline seconds between episodes
     # -- extra Trace columns -----------------------------------------------------------------
     record_changes: bool = False  #: add value_change and policy_change columns (2 q reads/step)
 
     def __post_init__(self) -> None:
         if self.account not in ACCOUNTS:
             raise ValueError(f"account must be one of {sorted(ACCOUNTS)}, got {self.account!r}")
+        preset = ACCOUNTS[self.account]["settings"]
+        for name in ACCOUNT_FIELDS:
+            if getattr(self, name) is None:
+                setattr(self, name, preset.get(name, ACCOUNT_DEFAULTS[name]))
+        if not isinstance(self.sentinel, bool):
+            raise TypeError(f"sentinel must be a bool, got {self.sentinel!r}")
         _choice("replay_priority", self.replay_priority, PRIORITIES)
         _choice("recombine", self.recombine, RECOMBINE)
         _choice("association", self.association, ASSOCIATION)
         _choice("engagement", self.engagement, ENGAGEMENT)
         _choice("lesion", self.lesion, LESIONS)
-        for name in ("w_replay", "w_model", "w_recombined", "priority_exponent", "iti_s"):
+        for name in ("w_replay", "w_model", "w_recombined", "priority_exponent"):
             _nonneg(name, getattr(self, name))
-        for name in ("rest_s", "w_spe", "w_rpe", "w_value", "replay_hz"):
+        for name in ("w_spe", "w_rpe", "w_value", "replay_hz"):
             _nonneg(name, getattr(self, name))
-        for name in ("trial_s", "value_scale"):
-            if not float(getattr(self, name)) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if not float(self.value_scale) > 0:
+            raise ValueError(f"value_scale must be > 0, got {self.value_scale!r}")
         for name in ("memory_size", "rollout_length", "reconsolidate_after"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -120,35 +135,21 @@ class DMNConfig:
 
     @classmethod
     def preset(cls, account: str = "full", **overrides: Any) -> DMNConfig:
-        """The preset of ``account`` with ``overrides`` on top (unknown keys are an error)."""
-        if account not in ACCOUNTS:
-            raise ValueError(f"account must be one of {sorted(ACCOUNTS)}, got {account!r}")
-        return build_config(cls, {**ACCOUNTS[account]["settings"], "account": account}, **overrides)
+        """``DMNConfig(account=account, **overrides)``, rejecting unknown keys by name."""
+        return build_config(cls, {"account": account}, **overrides)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-
-
-def _nonneg(name: str, value: Any) -> None:
-    if not float(value) >= 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
+_choice = check_choice
+_nonneg = partial(check_positive, strict=False)
 
 
 #: The four accounts: DMNConfig settings, the paper's claim and where it is made.
 ACCOUNTS: dict[str, dict[str, Any]] = {
     "predictive_coding": {
-        "settings": {
-            "w_replay": 0.0,
-            "w_model": 1.0,
-            "w_recombined": 0.0,
-            "sentinel": False,
-            "engagement": "predictability",
-        },
+        "settings": {"w_replay": 0.0, "w_model": 1.0, "w_recombined": 0.0, "sentinel": False},
         "claim": (
             "Predictive coding (Friston 2005; Bar 2007) as a special case (paper §4): the DMN "
             "keeps a generative model of transitions P_hat(s'|s, a) and signals the "
@@ -175,13 +176,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
         ),
     },
     "sentinel": {
-        "settings": {
-            "w_replay": 1.0,
-            "w_model": 0.0,
-            "w_recombined": 0.0,
-            "sentinel": True,
-            "engagement": "predictability",
-        },
+        "settings": {"w_replay": 1.0, "w_model": 0.0, "w_recombined": 0.0},
         "claim": (
             "The sentinel (Gusnard & Raichle 2001) as a special case (paper §4): a relevance "
             "signal (surprise, prediction error, cue value) that suspends offline replay at "
@@ -189,15 +184,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
         ),
     },
     "full": {
-        "settings": {
-            "w_replay": 0.6,
-            "w_model": 0.2,
-            "w_recombined": 0.2,
-            "recombine": "auto",
-            "association": "cooccurrence",
-            "sentinel": True,
-            "engagement": "predictability",
-        },
+        "settings": {},  # the defaults (ACCOUNT_DEFAULTS) are the full model
         "claim": (
             "The paper's full process model (§3, Figure 4): Q-values refined by replayed, "
             "simulated and recombined experience, gated by the sentinel and by predictability."

@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from darkcontrol._util import make_rng
+from darkcontrol.agents.replay_memory import TransitionStore
 
 
-class ExperienceMemory:
+class ExperienceMemory(TransitionStore):
     """The hippocampus' memory D of real transitions (s, a, r, s', terminated), replayed offline
-    (Dohmatob et al. 2020, §2.4 and Figure 4: (s, a, r, s') ~ D): a bounded ring buffer drawn
-    uniformly or by priority |delta| + eps (Schaul et al. 2016), rewritten on reconsolidation."""
+    (Dohmatob et al. 2020, §2.4 and Figure 4: (s, a, r, s') ~ D): a bounded ring buffer (the
+    agents' :class:`~darkcontrol.agents.replay_memory.TransitionStore`) drawn one memory at a
+    time, uniformly or by priority |delta| + eps (Schaul et al. 2016), rewritten on
+    reconsolidation."""
 
     def __init__(
         self,
@@ -43,50 +45,36 @@ class ExperienceMemory:
         chunk: int = 64,
         seed: int | np.random.Generator | None = None,
     ) -> None:
-        if int(capacity) < 1:
+        if (
+            isinstance(capacity, bool)
+            or not isinstance(capacity, (int, np.integer))
+            or capacity < 1
+        ):
             raise ValueError(f"memory capacity must be >= 1, got {capacity}")
         if exponent < 0:
             raise ValueError(f"priority exponent must be >= 0, got {exponent}")
         if eps <= 0:
             raise ValueError(f"priority eps must be > 0, got {eps}")
-        self.capacity = int(capacity)
+        super().__init__(capacity, seed)
         self.prioritised = bool(prioritised)
         self.exponent = float(exponent)
         self.eps = float(eps)
         self.chunk = int(chunk)
-        self.rng = make_rng(seed)
-        n = self.capacity
-        self.s = np.zeros(n, dtype=np.int64)
-        self.a = np.zeros(n, dtype=np.int64)
-        self.r = np.zeros(n, dtype=np.float64)
-        self.s2 = np.zeros(n, dtype=np.int64)
-        self.term = np.zeros(n, dtype=bool)
-        self.priority = np.zeros(n, dtype=np.float64)
-        self._n = 0  # filled slots
-        self._next = 0  # slot the next memory goes to
+        self.priority = np.zeros(self.capacity, dtype=np.float64)
         self._max_priority = 1.0
         self._draws: np.ndarray | list = []
         self._pos = 0
 
-    def __len__(self) -> int:
-        return self._n
-
     def add(self, s: int, a: int, r: float, s2: int, terminated: bool) -> int:
-        """Store a real transition; returns its slot."""
-        i = self._next
-        self.s[i], self.a[i], self.r[i], self.s2[i], self.term[i] = s, a, r, s2, terminated
+        """Store a real transition (with the current maximum priority); returns its slot."""
+        i = super().add(s, a, r, s2, terminated)
         self.priority[i] = self._max_priority
-        self._next = (i + 1) % self.capacity
-        self._n = min(self._n + 1, self.capacity)
         self._draws, self._pos = [], 0  # the new memory must be drawable at once
         return i
 
-    def get(self, i: int) -> tuple[int, int, float, int, bool]:
-        return int(self.s[i]), int(self.a[i]), float(self.r[i]), int(self.s2[i]), bool(self.term[i])
-
     def sample(self) -> int:
         """Slot of one memory to replay (uniform or prioritised)."""
-        if self._n == 0:
+        if len(self) == 0:
             raise ValueError("the memory is empty: nothing to replay")
         if self._pos >= len(self._draws):
             self._refill()
@@ -95,7 +83,7 @@ class ExperienceMemory:
         return int(i)
 
     def _refill(self) -> None:
-        n = self._n
+        n = len(self)
         if self.prioritised:
             p = self.priority[:n] ** self.exponent
             cdf = np.cumsum(p)
@@ -114,18 +102,18 @@ class ExperienceMemory:
 
     def rewrite_arrivals(self, s2: int, r: float, terminated: bool) -> int:
         """Rewrite the reward and terminal flag of every memory arriving in ``s2``."""
-        n = self._n
-        idx = np.flatnonzero(self.s2[:n] == s2)
-        self.r[idx], self.term[idx] = r, terminated
+        n = len(self)
+        idx = np.flatnonzero(self.next_states[:n] == s2)
+        self.rewards[idx], self.terminated[idx] = r, terminated
         self.priority[idx] = self._max_priority
         self._draws, self._pos = [], 0
         return len(idx)
 
     def reconsolidate(self, s: int, a: int, r: float, s2: int, terminated: bool) -> int:
         """Rewrite every memory of (s, a) with a new outcome; returns how many were rewritten."""
-        n = self._n
-        idx = np.flatnonzero((self.s[:n] == s) & (self.a[:n] == a))
-        self.r[idx], self.s2[idx], self.term[idx] = r, s2, terminated
+        n = len(self)
+        idx = np.flatnonzero((self.states[:n] == s) & (self.actions[:n] == a))
+        self.rewards[idx], self.next_states[idx], self.terminated[idx] = r, s2, terminated
         self.priority[idx] = self._max_priority
         self._draws, self._pos = [], 0
         return len(idx)

@@ -35,6 +35,24 @@ def default_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
+def check_device(device: str) -> None:
+    """``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; a CUDA device must exist."""
+    import re
+
+    if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", device):
+        raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} asked for, but torch sees no CUDA device")
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {device!r}: torch sees {torch.cuda.device_count()} CUDA device(s)"
+            )
+
+
 def _init_worker(threads: int | None) -> None:
     if threads is not None:
         import torch
@@ -105,6 +123,7 @@ def run_sweep(
         spec = SweepSpec.from_file(spec)
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    check_device(device)
     if sum(x is not None for x in (scheduler, executor)) > 1:
         raise ValueError("give at most one of scheduler= and executor=")
     budget = parse_bytes(memory_budget)

@@ -158,12 +158,28 @@ class Experiment:
     name: str = ""  #: label (default: the algorithm)
 
     def __post_init__(self) -> None:
-        if self.algorithm not in BATCHED:
+        if not isinstance(self.algorithm, str) or self.algorithm not in BATCHED:
             raise ValueError(f"algorithm must be one of {sorted(BATCHED)}, got {self.algorithm!r}")
+        if not isinstance(self.name, str):
+            raise ValueError(f"experiment name must be a string, got {self.name!r}")
         self.name = self.name or self.algorithm
+        where = f"experiment {self.name!r}"
+        if self.schedule is None:
+            _check_int(f"{where}: episodes", self.episodes, 1)
+        _check_int(f"{where}: max_steps", self.max_steps, 1, optional=True)
+        _check_int(f"{where}: samples", self.samples, 1)
+        for name, table in (("grid", self.grid), ("fixed", self.fixed), ("random", self.random)):
+            if not isinstance(table, Mapping):
+                raise ValueError(f"{where}: {name} must be a table, got {table!r}")
+        if isinstance(self.envs, (str, Mapping)):
+            self.envs = [self.envs]
+        if not isinstance(self.envs, Sequence):
+            raise ValueError(f"{where}: envs must be a list of ids or tables, got {self.envs!r}")
         self.envs = [EnvSpec.parse(e) for e in self.envs]
         if not self.envs:
             raise ValueError(f"experiment {self.name!r} has no envs")
+        for env in self.envs:
+            check_env_known(env)
         labels = [e.label for e in self.envs]
         if len(set(labels)) != len(labels):
             raise ValueError(f"experiment {self.name!r} lists an env twice: {labels}")
@@ -215,6 +231,16 @@ class Experiment:
                 f"unknown parameter(s) {sorted(unknown)} for {self.algorithm}; allowed: "
                 f"{sorted(allowed)}"
             )
+        kinds = _field_kinds(cls.Config)
+        for key, value in self.fixed.items():
+            _check_value_type(f"{where}: fixed", key, value, kinds.get(key))
+        for key, values in self.grid.items():
+            for value in values:
+                _check_value_type(f"{where}: grid", key, value, kinds.get(key))
+        for key, dist in self.random.items():
+            if dist.get("dist") == "choice":
+                for value in dist["values"]:
+                    _check_value_type(f"{where}: random", key, value, kinds.get(key))
 
     @property
     def params(self) -> list[str]:
@@ -238,6 +264,84 @@ class Experiment:
 
 def _scalar(v: Any) -> bool:
     return isinstance(v, (int, float, str, bool))
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _check_int(where: str, value: Any, low: int, optional: bool = False) -> None:
+    """``where`` must be an integer >= ``low`` (or None if ``optional``); TOML strings such as
+    ``"two"`` or floats such as ``2.5`` are refused with the value shown."""
+    if value is None and optional:
+        return
+    if not _is_int(value):
+        kind = type(value).__name__
+        raise ValueError(
+            f"{where} must be an integer >= {low}{' (or absent)' if optional else ''}, got "
+            f"{value!r} ({kind})"
+        )
+    if value < low:
+        raise ValueError(f"{where} must be >= {low}, got {value}")
+
+
+_TYPE_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+def _field_kinds(cls: type) -> dict[str, type]:
+    """Plain types (int, float, bool, str) of a Config's fields, where the annotation is one."""
+    import typing
+
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # pragma: no cover - unresolvable annotations: no type check
+        return {}
+    out = {}
+    for name, hint in hints.items():
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        base = args[0] if len(args) == 1 else hint
+        if base in _TYPE_WORDS:
+            out[name] = base
+        elif float in args:  # per-agent numbers (float | int | array), a value in a spec
+            out[name] = float
+    return out
+
+
+def _check_value_type(where: str, key: str, value: Any, kind: type | None) -> None:
+    if kind is None:
+        return
+    ok = {
+        int: _is_int(value),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        bool: isinstance(value, bool),
+        str: isinstance(value, str),
+    }[kind]
+    if not ok:
+        raise ValueError(
+            f"{where}: {key} takes {_TYPE_WORDS[kind]}, got {value!r} ({type(value).__name__})"
+        )
+
+
+def check_env_known(env: EnvSpec) -> None:
+    """A registered Gymnasium id, or an importable factory: checked before any chunk runs."""
+    if env.id is not None:
+        import gymnasium as gym
+
+        import darkcontrol.envs  # noqa: F401  (registers the ids)
+        from darkcontrol.envs import ENV_IDS
+
+        if env.id not in gym.registry:
+            raise ValueError(
+                f"unknown environment {env.id!r}; darkcontrol's are: {', '.join(ENV_IDS)}"
+            )
+        return
+    module, name = env.factory.split(":", 1)
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        raise ValueError(f"env factory {env.factory!r}: cannot import {module!r} ({exc})") from None
+    if not callable(getattr(mod, name, None)):
+        raise ValueError(f"env factory {env.factory!r}: {module} has no callable {name!r}")
 
 
 def _check_distribution(key: str, dist: Any) -> None:
@@ -287,6 +391,13 @@ class SweepSpec:
     def __post_init__(self) -> None:
         if not self.experiments:
             raise ValueError("a sweep needs at least one experiment")
+        for key, kind in (("name", str), ("description", str)):
+            if not isinstance(getattr(self, key), kind):
+                raise ValueError(f"sweep {key} must be a string, got {getattr(self, key)!r}")
+        for key in ("record_regions", "save_q"):
+            if not isinstance(getattr(self, key), bool):
+                raise ValueError(f"{key} must be true or false, got {getattr(self, key)!r}")
+        _check_int("sampling_seed", self.sampling_seed, 0)
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
         names = [e.name for e in self.experiments]
@@ -311,7 +422,11 @@ class SweepSpec:
         elif isinstance(tables, Mapping):
             tables = [tables]
         experiments = []
+        if not isinstance(tables, Sequence) or isinstance(tables, str):
+            raise ValueError(f"[[experiment]] must be a list of tables, got {tables!r}")
         for i, table in enumerate(tables):
+            if not isinstance(table, Mapping):
+                raise ValueError(f"experiment {i} must be a table, got {table!r}")
             bad = set(table) - set(EXPERIMENT_KEYS)
             if bad:
                 raise ValueError(
@@ -325,15 +440,23 @@ class SweepSpec:
                 raise ValueError(f"experiment {i} has no seeds")
             seeds = merged.pop("seeds")
             first = merged.pop("first_seed", 0)
-            if isinstance(seeds, bool):
-                raise TypeError(f"seeds must be an int or a list of ints, got {seeds!r}")
-            if isinstance(seeds, int):
-                if seeds < 1:
-                    raise ValueError(f"seeds must be >= 1, got {seeds}")
+            _check_int(f"experiment {i}: first_seed", first, 0)
+            if (
+                isinstance(seeds, list)
+                and first
+                and ("first_seed" in table or "first_seed" in defaults)
+            ):
+                raise ValueError("first_seed goes with seeds = <count>, not a list")
+            if isinstance(seeds, list):
+                bad_seeds = [s for s in seeds if not _is_int(s) or s < 0]
+                if bad_seeds or not seeds:
+                    raise ValueError(
+                        f"experiment {i}: seeds must be a count >= 1 or a non-empty list of "
+                        f"integers >= 0, got {seeds!r}"
+                    )
+            else:
+                _check_int(f"experiment {i}: seeds (a count, or a list of seeds)", seeds, 1)
                 seeds = list(range(int(first), int(first) + seeds))
-            elif "first_seed" in table or "first_seed" in defaults:
-                if first:
-                    raise ValueError("first_seed goes with seeds = <count>, not a list")
             envs = merged.pop("envs", None)
             if envs is None:
                 raise ValueError(f"experiment {i} has no envs")
@@ -362,14 +485,20 @@ class SweepSpec:
                         "reading TOML on Python 3.10 needs the 'tomli' package (pip install "
                         "tomli), or write the spec as YAML"
                     ) from exc
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
+            try:
+                with path.open("rb") as fh:
+                    data = tomllib.load(fh)
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ValueError(f"sweep spec {path} is not valid TOML: {exc}") from None
         elif suffix in (".yaml", ".yml"):
             try:
                 import yaml
             except ModuleNotFoundError as exc:
                 raise ModuleNotFoundError("YAML specs need PyYAML (pip install pyyaml)") from exc
-            data = yaml.safe_load(path.read_text())
+            try:
+                data = yaml.safe_load(path.read_text())
+            except (yaml.YAMLError, UnicodeDecodeError) as exc:
+                raise ValueError(f"sweep spec {path} is not valid YAML: {exc}") from None
             if not isinstance(data, Mapping):
                 raise ValueError(f"{path} does not hold a mapping at the top level")
         else:

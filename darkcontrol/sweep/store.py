@@ -9,15 +9,29 @@ Layout::
     OUT/regions/c00000.parquet   per-episode (or per-block) region summaries (optional)
     OUT/q/c00000.parquet         final Q tables, flattened (optional, save_q)
 
-Every file is written atomically (temp file + ``os.replace``); a chunk counts as finished once
-the manifest, rewritten atomically after all its files, lists it. Files of a chunk the manifest
-does not list (a run killed between two files) are ignored by :func:`load_sweep` and
-overwritten when the sweep resumes. Every Parquet file carries the spec, config hash, package
-version and chunk in its schema metadata under ``b"darkcontrol"``.
+Guarantees (what a kill at any moment leaves, and how a resume treats it):
+
+- every file is written atomically (temp file + ``os.replace``): a file is whole or absent;
+- the manifest is the first file written, before the design and any chunk; a folder without
+  a manifest therefore holds nothing finished, and its leftovers of a killed first write
+  (temp files, ``design.parquet``, empty table folders) are recognised and cleared when the
+  sweep is started again (with or without ``--resume``);
+- a chunk counts as finished once the manifest, rewritten atomically after all its files,
+  lists it; a resume recomputes only chunks the manifest does not list (their stray files are
+  overwritten) and deletes stale ``.*.tmp`` files of killed writes;
+- all chunk files of a table share one Parquet schema (the union of their columns, a column
+  missing from a chunk stored as typed nulls, types promoted where they differ), so
+  ``pd.read_parquet(OUT / "summary")`` and ``pyarrow.dataset`` return every column; a chunk
+  that brings a new column rewrites the earlier files of its table (atomically, each keeps
+  its own metadata), and a resume completes such a rewrite if a kill interrupted it.
+
+Every Parquet file carries the spec, config hash, package version and chunk in its schema
+metadata under ``b"darkcontrol"``.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from dataclasses import dataclass, field
@@ -25,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 import darkcontrol
 from darkcontrol._util import atomic_write_bytes, atomic_write_text
@@ -91,14 +107,80 @@ class Manifest:
             created=d["created"],
         )
 
+    def files(self, table: str, extra: str | None = None) -> list[Path]:
+        """The chunk files of ``table`` the manifest lists (plus chunk ``extra``)."""
+        ids = sorted(cid for cid, info in self.done.items() if table in info.get("tables", ()))
+        if extra is not None and extra not in ids:
+            ids.append(extra)
+        return [self.out / table / f"{cid}.parquet" for cid in ids]
+
     def mark_done(self, chunk_id: str, tables: dict[str, bytes], info: dict[str, Any]) -> None:
-        """Write a finished chunk's files, then record it in the manifest (in that order)."""
+        """Write a finished chunk's files (in the table's common schema, see the module
+        docstring), then record it in the manifest (in that order)."""
         for name, data in tables.items():
             if name not in TABLES:
                 raise ValueError(f"unknown table {name!r}")
-            atomic_write_bytes(self.out / name / f"{chunk_id}.parquet", data)
+            path = self.out / name / f"{chunk_id}.parquet"
+            atomic_write_bytes(path, data)
+            unify_table(self.files(name, extra=chunk_id))
         self.done[chunk_id] = {**info, "tables": sorted(tables), "written": time.time()}
         self.save()
+
+
+def _read_table(path: Path) -> pa.Table:
+    return pq.read_table(path)
+
+
+def unify_table(files: list[Path]) -> pa.Schema | None:
+    """Rewrite (atomically) the files whose schema is not the union schema of ``files``:
+    missing columns become typed nulls, differing types are promoted; each file keeps its
+    own schema metadata. Returns the union schema (None without files)."""
+    files = [f for f in files if f.exists()]
+    if not files:
+        return None
+    schemas = [pq.read_schema(f) for f in files]
+    bare = [sc.remove_metadata() for sc in schemas]
+    union = pa.unify_schemas(bare, promote_options="permissive")
+    for f, sc, b in zip(files, schemas, bare):
+        if b.equals(union):
+            continue
+        table = _read_table(f)
+        cols = []
+        for fld in union:
+            if fld.name in table.column_names:
+                cols.append(table.column(fld.name).cast(fld.type))
+            else:
+                cols.append(pa.nulls(table.num_rows, type=fld.type))
+        new = pa.Table.from_arrays(cols, schema=union).replace_schema_metadata(sc.metadata)
+        buf = io.BytesIO()
+        pq.write_table(new, buf, compression="zstd")
+        atomic_write_bytes(f, buf.getvalue())
+    return union
+
+
+def remove_stale_temporaries(out: Path) -> list[Path]:
+    """Delete ``.*.tmp`` files of killed atomic writes in ``out`` and its table folders."""
+    removed = []
+    for folder in [out, *(out / t for t in TABLES)]:
+        if folder.is_dir():
+            for f in folder.glob(".*.tmp"):
+                f.unlink(missing_ok=True)
+                removed.append(f)
+    return removed
+
+
+def _only_leftovers(out: Path) -> bool:
+    """True if ``out`` holds nothing but what a sweep killed before its manifest existed
+    can leave: temp files, design.parquet, (empty) table folders."""
+    for p in out.iterdir():
+        if p.name == ".gitkeep" or (p.name.startswith(".") and p.name.endswith(".tmp")):
+            continue
+        if p.name == "design.parquet" and p.is_file():
+            continue
+        if p.is_dir() and p.name in TABLES and not any(p.iterdir()):
+            continue
+        return False
+    return True
 
 
 def open_output(
@@ -115,8 +197,15 @@ def open_output(
     Refuses (``ResumeError``) to write into a directory holding a sweep unless ``resume``,
     and to resume a sweep whose configuration hash differs from ``config_hash``. A resumed
     sweep keeps its stored chunk plan (so chunk ids keep their meaning)."""
+    from darkcontrol.sweep.worker import to_parquet_bytes
+
     out = Path(out)
     path = out / MANIFEST
+    meta = {
+        "darkcontrol_version": darkcontrol.__version__,
+        "config_hash": config_hash,
+        "spec": spec,
+    }
     if path.exists():
         if not resume:
             raise ResumeError(
@@ -131,23 +220,24 @@ def open_output(
                 f"the one given (name {spec.get('name')!r}, hash {config_hash[:12]}); use a "
                 "new output directory or the spec that made this one"
             )
+        remove_stale_temporaries(out)
+        if not (out / "design.parquet").is_file():  # killed right after the manifest
+            atomic_write_bytes(out / "design.parquet", to_parquet_bytes(design, meta))
+        for table in TABLES:  # finish a schema rewrite a kill interrupted
+            unify_table(manifest.files(table))
         return manifest
-    if out.exists() and any(p.name != ".gitkeep" for p in out.iterdir()):
+    if out.exists() and not out.is_dir():
+        raise ResumeError(f"{str(out)!r} is a file; give a directory")
+    if out.exists() and not _only_leftovers(out):
         raise ResumeError(
             f"{str(out)!r} exists, is not empty and holds no sweep manifest; choose an empty "
             "or new directory"
         )
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out)  # a sweep killed during its first manifest write
     manifest = Manifest(path=path, spec=spec, config_hash=config_hash, chunks=chunks)
-    from darkcontrol.sweep.worker import to_parquet_bytes
-
-    meta = {
-        "darkcontrol_version": darkcontrol.__version__,
-        "config_hash": config_hash,
-        "spec": spec,
-    }
+    manifest.save()  # first: from now on the folder is recognised as this sweep
     atomic_write_bytes(out / "design.parquet", to_parquet_bytes(design, meta))
-    manifest.save()
     return manifest
 
 
@@ -163,11 +253,7 @@ class SweepResults:
         return not self.manifest.pending()
 
     def _read(self, table: str) -> pd.DataFrame:
-        files = [
-            self.out / table / f"{cid}.parquet"
-            for cid, info in sorted(self.manifest.done.items())
-            if table in info.get("tables", ())
-        ]
+        files = self.manifest.files(table)
         if not files:
             return pd.DataFrame()
         frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)

@@ -1,0 +1,271 @@
+"""Compiled CPU kernels (numba): the batched Q-learning / Dyna-Q step, one agent at a time.
+
+The torch program steps all B agents in lockstep, one tensor op per line of the algorithm: on a
+CPU every op streams (B,)-sized intermediates through memory, so the step is bound by memory
+traffic (about 80 ops and 1.9 KB per agent-step). Agents are independent (each has its own
+seed, counter-based uniforms, Q table and model), so the same computation may run
+*agent-major*: agent 0 for T steps, then agent 1, ..., with the agent's Q table (1.6 KB on a
+10x10 grid) in L1 cache and no intermediates at all. :func:`advance` does that for the
+``q_learning`` and ``dyna_q`` (``model="last"``) learners, on the learner's own CPU tensors
+(numpy views share their memory), and gives the torch step's results bit for bit:
+
+- uniforms: the same lowbias32 counter hash as ``darkcontrol.batched.rng`` (uint32 arithmetic);
+- epsilon-greedy / greedy probabilities are the torch-computed values of
+  ``(1 - eps) / k + eps / A`` for every tie count k (a (B, A + 1) table built once), the
+  inverse-CDF cumulative sums accumulate in float64 and round to the learner's dtype, as torch's
+  CPU ``cumsum`` does;
+- every other operation is the same IEEE operation in the same dtype and order (float32 values
+  stay float32: integer-to-float conversions go through the ``as_float`` table).
+
+Agents that have finished their episodes are skipped (the torch step keeps them stepping with
+every update masked off: nothing they compute reaches the result). Softmax (``exp`` differs in
+its last bit between libraries), the ``counts`` model and the other learners run on torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:  # numba is a dependency; the torch backend still works without it
+    import numba
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only where numba is missing
+    numba = None
+    HAVE_NUMBA = False
+
+M32 = 0xFFFFFFFF
+_K1, _K2 = 0x21F0AAAD, 0x735A2D97
+_C_COUNTER, _C_SLOT = 0x85EBCA6B, 0xC2B2AE35
+
+
+def _njit(fn):
+    if not HAVE_NUMBA:
+        return fn
+    return numba.njit(cache=True, nogil=True)(fn)
+
+
+@_njit
+def _mix(x):
+    """lowbias32 on an int64 holding a value in [0, 2^32)."""
+    x = x ^ (x >> 16)
+    x = (x * _K1) & M32
+    x = x ^ (x >> 15)
+    x = (x * _K2) & M32
+    return x ^ (x >> 15)
+
+
+@_njit
+def _uniform(key, base, slot_mix, shift, scale):
+    """u(seed, counter, slot) given key(seed), base = mix(key ^ mix(counter ^ C1)) and
+    mix(slot ^ C2): a multiple of 2^-24 (``shift`` 8) or 2^-32 (``shift`` 0), exact in float64
+    and in the learner's dtype alike."""
+    x = _mix(((base ^ slot_mix) + key) & M32)
+    return (x >> shift) * scale
+
+
+@_njit
+def _draw(cum, u):
+    """Inverse-CDF index: number of cumulative sums <= u (``policy.draw``)."""
+    n = 0
+    for j in range(cum.shape[0]):
+        if cum[j] <= u:
+            n += 1
+    return n
+
+
+@_njit
+def advance(  # noqa: PLR0913 - the state of a run, as flat arrays
+    t0,
+    n_steps,
+    t_max,
+    max_steps,
+    n_episodes,
+    # learner
+    Q,
+    alpha,
+    gamma,
+    greedy_p,
+    uniform_p,
+    atol,
+    n_planning,
+    key,
+    shift,
+    scale,
+    slot_mix,
+    as_float,
+    # world
+    deterministic,
+    next_state,
+    reward,
+    cdf,
+    last_pos,
+    reward_sas,
+    terminal,
+    single_start,
+    start_cdf,
+    start_last,
+    # run state
+    s_now,
+    ep,
+    ep_len,
+    ep_ret,
+    active,
+    lengths,
+    returns,
+    # model ("last"); has_model False for Q-learning
+    has_model,
+    m_tried,
+    m_terminal,
+    m_pairs,
+    m_npairs,
+    m_next,
+    m_reward,
+    # region sums (record False: unused)
+    record,
+    sums,
+    done_at,
+):
+    """Steps ``t0 .. t0 + n_steps - 1`` (capped at ``t_max``) of every active agent.
+
+    ``sums`` rows: abs_rpe_online, update_norm_online, abs_rpe_offline, update_norm_offline,
+    n_offline, spe_online (the order of ``base._RunState.sums``). ``done_at[b]`` receives the
+    lockstep step count at which agent b finished its episodes."""
+    B, S, A = Q.shape
+    SA = S * A
+    zero, one = as_float[0], as_float[1]  # of the learner's dtype
+    cum = np.empty(A, dtype=Q.dtype)
+    fbuf = np.empty(1, dtype=Q.dtype)  # rounds a float64 value to the learner's dtype
+    t_end = min(t0 + n_steps, t_max)
+    for b in range(B):
+        if not active[b]:
+            continue
+        k_b = key[b]
+        Qb = Q[b]
+        s = s_now[b]
+        al, ga = alpha[b], gamma[b]
+        n_plan = n_planning[b]
+        for t in range(t0, t_end):
+            counter = t + 1
+            base = _mix(k_b ^ _mix((counter ^ _C_COUNTER) & M32))
+            # act: epsilon-greedy / greedy, inverse CDF over pi(.|s)
+            m = Qb[s, 0]
+            for j in range(1, A):
+                if Qb[s, j] > m:
+                    m = Qb[s, j]
+            thr = m - atol
+            k = 0
+            for j in range(A):
+                if Qb[s, j] >= thr:
+                    k += 1
+            pg, pu = greedy_p[b, k], uniform_p[b]
+            acc = 0.0
+            last = -1
+            for j in range(A):
+                pj = pg if Qb[s, j] >= thr else pu
+                if pj > 0:
+                    last = j
+                acc += pj
+                cum[j] = acc
+            u = _uniform(k_b, base, slot_mix[0], shift, scale)
+            a = min(_draw(cum, u), last)
+            # world
+            sa = s * A + a
+            if deterministic:
+                s2 = next_state[sa]
+                r = reward[sa]
+            else:
+                u = _uniform(k_b, base, slot_mix[1], shift, scale)
+                n = 0
+                for j in range(S):
+                    if cdf[sa, j] <= u:
+                        n += 1
+                s2 = min(n, last_pos[sa])
+                r = reward_sas[sa * S + s2]
+            term = terminal[s2]
+            ep_len[b] += 1
+            done = term or ep_len[b] >= max_steps
+            col = ep[b]
+            # model bookkeeping (Dyna-Q "last"): spe before the update
+            if has_model:
+                i = b * SA + sa
+                was = m_tried[i]
+                spe = zero if (was and m_next[i] == s2) else one
+                if not was:
+                    m_pairs[b * SA + m_npairs[b]] = sa
+                    m_npairs[b] += 1
+                m_tried[i] = True
+                if term:
+                    m_terminal[b * S + s2] = True
+                m_next[i] = s2
+                m_reward[i] = r
+            # online Q-learning backup
+            q = Qb[s, a]
+            boot = Qb[s2, 0]
+            for j in range(1, A):
+                if Qb[s2, j] > boot:
+                    boot = Qb[s2, j]
+            y = r if term else r + ga * boot
+            delta = y - q
+            step = al * delta
+            Qb[s, a] = q + step
+            if record:
+                sums[0, b, col] += abs(delta)
+                sums[1, b, col] += abs(step)
+                if has_model:
+                    sums[5, b, col] += spe
+            # planning: n_plan draws of a tried pair from the model
+            if has_model and n_plan > 0:
+                k_pairs = m_npairs[b]
+                kf = as_float[k_pairs]
+                s_rpe = zero
+                s_upd = zero
+                for jp in range(n_plan):
+                    u = _uniform(k_b, base, slot_mix[3 + 2 * jp], shift, scale)
+                    fbuf[0] = u * kf  # exact in float64, rounded once as torch's u * k
+                    pos = min(int(fbuf[0]), max(k_pairs - 1, 0))
+                    psa = m_pairs[b * SA + pos]
+                    i = b * SA + psa
+                    ps, pa = psa // A, psa % A
+                    ps2 = m_next[i]
+                    pr = m_reward[i]
+                    q = Qb[ps, pa]
+                    boot = Qb[ps2, 0]
+                    for j in range(1, A):
+                        if Qb[ps2, j] > boot:
+                            boot = Qb[ps2, j]
+                    y = pr if m_terminal[b * S + ps2] else pr + ga * boot
+                    delta = y - q
+                    step = al * delta
+                    Qb[ps, pa] = q + step
+                    s_rpe += abs(delta)
+                    s_upd += abs(step)
+                if record:
+                    sums[4, b, col] += as_float[n_plan]
+                    sums[2, b, col] += s_rpe
+                    sums[3, b, col] += s_upd
+            ep_ret[b] += r
+            if done:
+                lengths[b, col] = ep_len[b]
+                returns[b, col] = ep_ret[b]
+                ep[b] += 1
+                ep_len[b] = 0
+                ep_ret[b] = zero
+                if single_start >= 0:
+                    s = single_start
+                else:
+                    u = _uniform(k_b, base, slot_mix[2], shift, scale)
+                    s = min(_draw(start_cdf, u), start_last)
+                if ep[b] >= n_episodes:
+                    active[b] = False
+                    done_at[b] = counter
+                    break
+            else:
+                s = s2
+        s_now[b] = s
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) the kernels once, e.g. before timing them."""
+    if HAVE_NUMBA:
+        import darkcontrol.batched.kernels as k  # noqa: F401  (compiled on first call)
