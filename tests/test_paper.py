@@ -54,3 +54,23 @@ def test_right_citations_pass(text):
 
 def test_line_numbers_of_problems():
     assert check_text("ok\nok\n§9 here")[0].startswith("line 3:")
+
+
+def test_every_section_citation_in_the_code_and_docs_matches_the_article():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    skip = {".venv", ".git", "build", "dist", "node_modules", "dmn_output", "demo_output"}
+    problems, n_files = [], 0
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.suffix not in (".py", ".md") or not path.is_file():
+            continue
+        if any(p in skip or p.endswith(".egg-info") for p in rel.parts):
+            continue
+        if rel == Path("tests/test_paper.py"):  # plants wrong citations on purpose
+            continue
+        n_files += 1
+        problems += [f"{rel} {p}" for p in check_text(path.read_text(errors="replace"))]
+    assert n_files > 50
+    assert not problems, "\n".join(problems)

@@ -1,6 +1,6 @@
 """The DMN model's hyper-parameters and the four accounts as presets of one agent.
 
-Dohmatob, Dumas & Bzdok (2020, Hum Brain Mapp 41(12):3318-3341) argue (abstract, §4) that three
+Dohmatob, Dumas & Bzdok (2020, Hum Brain Mapp 41(12):3318-3341) argue (abstract, §5) that three
 earlier accounts of the default mode network are special cases of their reinforcement-learning
 process model. Here each account is a preset of :class:`DMNConfig` (:data:`ACCOUNTS`), applied by
 the one constructor: the account-controlled fields (:data:`ACCOUNT_FIELDS`) default to None,
@@ -54,7 +54,7 @@ class DMNConfig:
     semantic, sentinel; paper section "Relation to existing accounts")."""
 
     account: str = "full"  #: the account whose preset fills the None fields (see ACCOUNTS)
-    # -- offline processing: vicarious trial and error (paper §3, Figure 4: hippocampus) ------
+    # -- offline processing: vicarious trial and error (paper §4, Figure 4: hippocampus) ------
     replay_hz: float = 10.0  #: offline steps per second at full engagement (the replay budget)
     w_replay: float | None = None  #: mixture weight of replay of stored real transitions
     w_model: float | None = None  #: mixture weight of Monte Carlo rollouts in the learned model
@@ -70,11 +70,11 @@ class DMNConfig:
     association: str | None = None  #: association graph: "cooccurrence" | "sr"
     sr_gamma: float = 0.9  #: discount of the successor representation (association reach)
     sr_alpha: float = 0.1  #: learning rate of the successor representation
-    # -- engagement: offline processing grows with predictability (paper §1, §3) -------------
+    # -- engagement: offline processing grows with predictability (paper §2, §4.3) -----------
     engagement: str | None = None  #: "predictability" (1 - recent spe) | "constant" (1)
     spe_rate: float = 0.1  #: eta of the running mean of spe behind predictability
     min_engagement: float = 0.0  #: floor of engagement
-    # -- sentinel: salient events return the agent to the world (paper §4) -------------------
+    # -- sentinel: salient events return the agent to the world (paper §5.3) -----------------
     sentinel: bool | None = None  #: whether salient transitions suspend offline processing
     salience_threshold: float = 1.0  #: salience at or above which a transition is salient
     w_spe: float = 1.0  #: weight of surprise (spe) in salience
@@ -151,7 +151,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "predictive_coding": {
         "settings": {"w_replay": 0.0, "w_model": 1.0, "w_recombined": 0.0, "sentinel": False},
         "claim": (
-            "Predictive coding (Friston 2005; Bar 2007) as a special case (paper §4): the DMN "
+            "Predictive coding (Friston 2005; Bar 2007) as a special case (paper §5.1): the DMN "
             "keeps a generative model of transitions P_hat(s'|s, a) and signals the "
             "state-prediction error spe = 1 - P_hat(s'|s, a) (left TPJ); offline it simulates "
             "from that model (Monte Carlo rollouts). The horizon of the prediction is the "
@@ -169,7 +169,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
             "engagement": "constant",
         },
         "claim": (
-            "Semantic associations (Binder et al. 2009) as a special case (paper §4, §2.3 "
+            "Semantic associations (Binder et al. 2009) as a special case (paper §5.2, §3.4 "
             "'world semantics'): an association graph over states learnt from experience (the "
             "successor representation) that generalises value to never-tried actions by "
             "recombining experience along associations."
@@ -178,7 +178,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "sentinel": {
         "settings": {"w_replay": 1.0, "w_model": 0.0, "w_recombined": 0.0},
         "claim": (
-            "The sentinel (Gusnard & Raichle 2001) as a special case (paper §4): a relevance "
+            "The sentinel (Gusnard & Raichle 2001) as a special case (paper §5.3): a relevance "
             "signal (surprise, prediction error, cue value) that suspends offline replay at "
             "salient events; offline processing grows as the world becomes predictable."
         ),
@@ -186,7 +186,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "full": {
         "settings": {},  # the defaults (ACCOUNT_DEFAULTS) are the full model
         "claim": (
-            "The paper's full process model (§3, Figure 4): Q-values refined by replayed, "
+            "The paper's full process model (§4, Figure 4): Q-values refined by replayed, "
             "simulated and recombined experience, gated by the sentinel and by predictability."
         ),
     },

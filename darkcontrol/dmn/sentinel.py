@@ -2,8 +2,8 @@
 
 Sentinel account (Gusnard & Raichle 2001, Nat Rev Neurosci; Hahn et al. 2007; Buckner et al.
 2008, Ann NY Acad Sci): the DMN monitors the environment broadly for unexpected, relevant events.
-Dohmatob, Dumas & Bzdok (2020, Hum Brain Mapp 41(12):3318-3341, §4, "relation to the sentinel
-hypothesis") read it as the agent's relevance signal that interrupts vicarious trial and error.
+Dohmatob, Dumas & Bzdok (2020, Hum Brain Mapp 41(12):3318-3341, §5.3, "The sentinel
+account") read it as the agent's relevance signal that interrupts vicarious trial and error.
 Per real transition (s, a, r, s'):
 
     salience = w_spe * spe + (w_rpe * |delta| + w_value * c) / value_scale,
@@ -18,7 +18,7 @@ A transition with salience >= threshold is *salient*: the offline processing tha
 would follow it is suspended and the agent returns to the world at once.
 
 Engagement (how much offline processing the DMN does, in [0, 1]) grows as the world becomes
-predictable and drops with novelty (the paper's §1/§3 reading of task-induced deactivation and
+predictable and drops with novelty (the paper's §2/§4.3 reading of task-induced deactivation and
 of the DMN's engagement in well-practised, automatic behaviour, "autopilot": Vatansever, Menon &
 Stamatakis 2017, PNAS):
 
@@ -32,9 +32,9 @@ import math
 
 
 class Sentinel:
-    """The sentinel (Dohmatob et al. 2020, §4; Gusnard & Raichle 2001): the salience of real
+    """The sentinel (Dohmatob et al. 2020, §5.3; Gusnard & Raichle 2001): the salience of real
     transitions (surprise, prediction error, cue value) that suspends offline processing, and
-    the DMN's engagement 1 - spe_bar, which grows as the world becomes predictable (§1, §3)."""
+    the DMN's engagement 1 - spe_bar, which grows as the world becomes predictable (§2, §4.3)."""
 
     def __init__(
         self,
