@@ -1,6 +1,6 @@
 """The paper's agent: Q-learning with a function approximator and experience replay.
 
-Dohmatob, Dumas & Bzdok (2020, Human Brain Mapping 41(12), §3) model the DMN as a deep
+Dohmatob, Dumas & Bzdok (2020, Human Brain Mapping 41(12), §4.2) model the DMN as a deep
 Q-learner in the style of Mnih et al. (2015, Nature). Every real experience
 e = (s, a, r, s') enters a replay memory D (the hippocampus); minibatches replayed from D give
 targets

@@ -1,7 +1,7 @@
 """Monte Carlo simulation from a learned model: value learning from imagined trajectories.
 
 The paper's question "does the hippocampus subserve Monte Carlo sampling?" (Dohmatob, Dumas &
-Bzdok 2020, Hum Brain Mapp, §5): instead of single replayed transitions (Dyna), the agent
+Bzdok 2020, Hum Brain Mapp, §4.2): instead of single replayed transitions (Dyna), the agent
 spends its offline budget on whole simulated *trajectories* (rollouts) in its learned model
 (``WorldModel``), under its current policy, and learns from their returns (every-visit Monte
 Carlo, Sutton & Barto 2018, §5.1-5.3; rollouts in a learned model, §8.10).

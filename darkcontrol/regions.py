@@ -1,18 +1,50 @@
-"""The paper's map from agent quantities to DMN nodes (Dohmatob et al. 2020, Figure 4, §4).
+"""The paper's map from agent quantities to DMN nodes, and the named alternatives.
 
-| node  | region                 | computation (paper)                    | Trace column   |
-|-------|------------------------|----------------------------------------|----------------|
-| PMC   | posteromedial cortex   | global monitoring: update delta theta  | update_norm    |
-| dmPFC | dorsomedial PFC (BA9)  | action consideration, argmax_a Q(s, a) | policy_entropy |
-| vmPFC | ventromedial PFC (BA10)| stimulus-value association Q(s, a)     | q              |
-| rTPJ  | right TPJ              | prediction error Q(s, a) - y           | abs(rpe)       |
-| lTPJ  | left TPJ               | world semantics, transitions s -> s'   | spe            |
-| HPC   | hippocampus            | experience replay (s, a, r, s') ~ D    | offline steps  |
-| NAcc  | nucleus accumbens      | reward and punishment                  | reward         |
+Dohmatob, Dumas & Bzdok (2020) give the map twice, in words that do not quite agree. Their
+Figure 4 (section "Reinforcement learning control: a process model for DMN function") assigns
+to each node one term of the replay Q-learner; their "Summary and hypotheses for future
+studies" predicts that the right TPJ relates to policy changes driven by *non-value* prediction
+errors, while Figure 4 gives the right TPJ the value prediction error Q(s, a) - y. The named
+maps (:data:`MAPS`, :meth:`RegionMap.named`):
 
-A :class:`RegionMap` is a tuple of :class:`NodeSignal` (one per node); users pass their own.
-It turns a Trace into (a) events, one row per contributing Trace row with an onset and a value,
-for parametric fMRI regressors, and (b) one binned time series per node.
+| node  | computation (paper)           | "figure4"        | "hypotheses"  | "figure4_entropy" |
+|-------|-------------------------------|------------------|---------------|-------------------|
+| PMC   | global monitoring: delta th.  | update_norm, sum | update_norm   | update_norm       |
+| dmPFC | action consideration: argmax  | choice_prob, on  | choice_prob   | policy_entropy    |
+| vmPFC | stimulus-value assoc. Q(s, a) | q                | q             | q                 |
+| rTPJ  | prediction error              | abs(rpe)         | spe, online   | abs(rpe)          |
+| lTPJ  | world semantics: s -> s'      | spe              | spe, offline  | spe               |
+| HPC   | replay (s, a, r, s') ~ D      | offline steps    | offline steps | offline steps     |
+| NAcc  | reward and punishment         | reward, sum      | reward, sum   | reward, sum       |
+
+"figure4" is the default (:meth:`RegionMap.paper`); abs(rpe) = abs(Q(s, a) - y); "on": online
+steps only. PMC posteromedial cortex; dmPFC / vmPFC dorso- / ventromedial prefrontal cortex
+(BA9 / BA10); r/lTPJ right / left temporo-parietal junction; HPC hippocampus; NAcc nucleus
+accumbens.
+
+Choices, and why:
+
+- **dmPFC** carries ``choice_prob``, pi(a_t | s_t) of the action taken, in every map but the
+  old one: the paper's dmPFC implements the hard-max lookup a = argmax_a Q(s, a | theta)
+  ("Value approximation and the policy matrix"), i.e. the choice, not the uncertainty of the
+  policy; ``policy_entropy`` (the previous default) is kept in ``"figure4_entropy"`` for
+  comparison.
+- **rTPJ** keeps Figure 4's value prediction error |Q - y| in the default map, so that
+  regressors built with ``RegionMap.paper()`` keep their meaning (a silent change of every
+  events file would be worse than a documented inconsistency). The ``"hypotheses"`` map follows
+  the paper's hypotheses instead: the right TPJ signals the non-value prediction error of the
+  world it acts in, the state-prediction error ``spe = 1 - P(s' | s, a)`` of real transitions
+  ("The right and left TPJ: prediction error signaling and world semantics": detection of
+  environmental changes, a circuit breaker for unexpected events), and the left TPJ the same
+  world model's prediction on internally generated transitions (world semantics used in
+  replay, simulation and recombination). ``scripts/dmn_node_hypotheses.py`` tests the
+  dissociation with this map and reports the default map next to it.
+
+A :class:`RegionMap` is a tuple of :class:`NodeSignal` (one per node); users pass their own
+(:meth:`RegionMap.from_dict`). It turns a Trace into (a) events, one row per contributing Trace
+row with an onset and a value, for parametric fMRI regressors, and (b) one binned time series
+per node. :meth:`RegionMap.shuffled` reassigns the signals to the nodes at random (a control:
+a claim that holds under any assignment says nothing about the map).
 """
 
 from __future__ import annotations
@@ -97,8 +129,44 @@ class RegionMap:
 
     @classmethod
     def paper(cls) -> RegionMap:
-        """Dohmatob, Dumas & Bzdok (2020), Figure 4 and §4."""
+        """The default map: Dohmatob, Dumas & Bzdok (2020), Figure 4 (``MAPS["figure4"]``)."""
         return cls(PAPER_SIGNALS)
+
+    @classmethod
+    def named(cls, name: str) -> RegionMap:
+        """One of :data:`MAPS`: "figure4" (the default), "hypotheses", "figure4_entropy"."""
+        if name not in MAPS:
+            raise ValueError(f"unknown region map {name!r}; named maps: {sorted(MAPS)}")
+        return cls(MAPS[name])
+
+    def shuffled(self, seed: int | np.random.Generator | None = None) -> RegionMap:
+        """The same nodes with their signals reassigned by a random derangement: no node keeps
+        its own signal (column, transform, phases and aggregation move together)."""
+        from darkcontrol._util import make_rng
+
+        rng = make_rng(seed)
+        content = [(s.column, s.transform, s.phases, s.agg) for s in self.signals]
+        if len(set(content)) < 2:
+            raise ValueError("shuffling needs at least two different node signals")
+        n = len(self.signals)
+        while True:
+            perm = rng.permutation(n)
+            if all(content[perm[i]] != content[i] for i in range(n)):
+                break
+        return RegionMap(
+            tuple(
+                NodeSignal(
+                    s.node,
+                    self.signals[perm[i]].column,
+                    transform=self.signals[perm[i]].transform,
+                    phases=self.signals[perm[i]].phases,
+                    agg=self.signals[perm[i]].agg,
+                    region=s.region,
+                    computation=f"(shuffled) {self.signals[perm[i]].computation}",
+                )
+                for i, s in enumerate(self.signals)
+            )
+        )
 
     @classmethod
     def from_dict(cls, mapping: dict[str, dict | str]) -> RegionMap:
@@ -183,10 +251,10 @@ PAPER_SIGNALS: tuple[NodeSignal, ...] = (
     ),
     NodeSignal(
         "dmPFC",
-        "policy_entropy",
+        "choice_prob",
         phases=("online",),
         region="dorsomedial prefrontal cortex (BA9)",
-        computation="action consideration: argmax_a Q(s, a | theta)",
+        computation="action consideration: argmax_a Q(s, a | theta), pi(a_t | s_t) of the choice",
     ),
     NodeSignal(
         "vmPFC",
@@ -225,3 +293,47 @@ PAPER_SIGNALS: tuple[NodeSignal, ...] = (
         computation="reward and punishment signals",
     ),
 )
+
+
+def _replace(signals: tuple[NodeSignal, ...], **changes: NodeSignal) -> tuple[NodeSignal, ...]:
+    return tuple(changes.get(sig.node, sig) for sig in signals)
+
+
+#: Figure 4 with the previous dmPFC signal, the entropy of the policy (for comparison).
+FIGURE4_ENTROPY_SIGNALS = _replace(
+    PAPER_SIGNALS,
+    dmPFC=NodeSignal(
+        "dmPFC",
+        "policy_entropy",
+        phases=("online",),
+        region="dorsomedial prefrontal cortex (BA9)",
+        computation="action consideration, as the entropy H[pi(.|s)] of the policy",
+    ),
+)
+
+#: The wording of the paper's "Summary and hypotheses for future studies": rTPJ signals the
+#: non-value (state) prediction error of real transitions, lTPJ the world model's prediction
+#: on internally generated ones.
+HYPOTHESES_SIGNALS = _replace(
+    PAPER_SIGNALS,
+    rTPJ=NodeSignal(
+        "rTPJ",
+        "spe",
+        phases=("online",),
+        region="right temporo-parietal junction",
+        computation="non-value prediction error: spe = 1 - P(s' | s, a) of real transitions",
+    ),
+    lTPJ=NodeSignal(
+        "lTPJ",
+        "spe",
+        phases=("offline",),
+        region="left temporo-parietal junction",
+        computation="world semantics: the model's prediction of replayed and imagined s -> s'",
+    ),
+)
+
+MAPS: dict[str, tuple[NodeSignal, ...]] = {
+    "figure4": PAPER_SIGNALS,
+    "hypotheses": HYPOTHESES_SIGNALS,
+    "figure4_entropy": FIGURE4_ENTROPY_SIGNALS,
+}

@@ -55,6 +55,8 @@ _SPECS: dict[str, tuple[str, dict, int | None]] = {
     "darkcontrol/ReversalBandit-v0": (f"{_E}.bandits:ReversalBandit", {}, None),
     # routine with rare salient cues (truncated by the env after episode_length steps)
     "darkcontrol/Sentinel-v0": (f"{_E}.sentinel:Sentinel", {}, None),
+    # revaluation vs contingency phases: value and policy changes decorrelated
+    "darkcontrol/Dissociation-v0": (f"{_E}.dissociation:Dissociation", {}, None),
     # partially observed tasks (the entry point wraps the world in PartialObservation)
     "darkcontrol/CueMaze-v0": (f"{_E}.cue_maze:cue_maze_task", {}, 50),
     "darkcontrol/HiddenContext-v0": (f"{_E}.hidden_context:hidden_context_task", {}, 200),

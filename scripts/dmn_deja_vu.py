@@ -1,6 +1,6 @@
 """Deja vu: values for never-visited state-action pairs, learnt from recombined experience.
 
-Claim (Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, §5): the DMN can
+Claim (Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, §4.3): the DMN can
 recombine building blocks of past experience into scenarios never lived and learn from them,
 so that situations never met feel familiar and come with a value.
 

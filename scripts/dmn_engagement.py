@@ -1,6 +1,6 @@
 """DMN engagement rises with practice and predictability and drops when the world changes.
 
-Claim (Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, §1 and §3; cf. the
+Claim (Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, §2 and §4.3; cf. the
 "autopilot" finding of Vatansever, Menon & Stamatakis 2017, PNAS): the more predictable the
 world, the more the DMN processes offline; novelty suspends it (task-induced deactivation).
 

@@ -1,9 +1,9 @@
 """gamma as the DMN's horizon: short- and far-sighted agents choose different rewards.
 
-Claim (Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, §3): the discount
+Claim (Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, §4.1): the discount
 factor gamma in y = r + gamma max_a' Q(s', a') sets how far ahead the DMN's value estimates
 look (temporal discounting); gamma -> 0 leaves only the immediate outcome (the predictive-coding
-limit, §4).
+limit, §5.1).
 
 Study: a corridor with a small reward (``r_near``) at its left end and a large one (``r_far``) at
 its right end; episodes start anywhere in between. At the choice cell, 2 steps from the small

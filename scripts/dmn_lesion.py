@@ -1,6 +1,6 @@
 """A hippocampal lesion slows learning and prevents planning a new route after the world changes.
 
-Claim (Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, §2.4 and §5): the
+Claim (Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, §3.3 and §5.2): the
 hippocampus supplies the DMN's vicarious experience (replay, and the imagination of new
 scenarios, Hassabis et al. 2007, PNAS); without it the agent learns only from real steps.
 

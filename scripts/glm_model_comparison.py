@@ -1,6 +1,6 @@
 """Which agent quantity does each DMN node carry? Model comparison on synthetic fMRI.
 
-Hypotheses of Dohmatob, Dumas & Bzdok (2020, Hum Brain Mapp 41(12):3318-3341, §4): vmPFC
+Hypotheses of Dohmatob, Dumas & Bzdok (2020, Hum Brain Mapp 41(12):3318-3341, §4.3): vmPFC
 signal follows value estimates Q(s, a); right TPJ follows prediction errors; PMC follows
 both (the parameter update). Here the ground truth is planted (vmPFC <- q, rTPJ <- |rpe|,
 PMC <- q + |rpe|) in one participant's synthetic BOLD (Q-learning on a two-armed restless

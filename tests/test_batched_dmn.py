@@ -102,7 +102,7 @@ def test_engagement_grows_as_the_world_becomes_predictable(maze):
 
 @pytest.mark.slow
 def test_hippocampal_lesion_impairs_learning(maze):
-    """Paper (§1, §5): without replay the agent learns from real experience only, slower."""
+    """Paper (§3.3, §4.2): without replay the agent learns from real experience only, slower."""
     n = 40
     lesion = ["none"] * n + ["hippocampus"] * n
     res = BatchedDMN(

@@ -26,7 +26,7 @@ def _dmn(env, seed, mode="online", **params):
     return DMNAgent("q_learning", env, seed=seed, recorder=TraceRecorder(mode=mode), **params)
 
 
-# -- hippocampal lesion (paper §2.4, §5) -----------------------------------------------------
+# -- hippocampal lesion (paper §3.3, §5.2) ---------------------------------------------------
 @pytest.mark.slow
 def test_hippocampal_lesion_slows_learning():
     steps = {}
@@ -75,7 +75,7 @@ def test_hippocampal_lesion_prevents_planning_the_new_route_after_the_goal_moves
     assert p < 0.01
 
 
-# -- engagement: practice, predictability, change (paper §1, §3) ------------------------------
+# -- engagement: practice, predictability, change (paper §2, §4.3) ----------------------------
 class _MirrorFrom(gym.ActionWrapper):
     """The world changes under the agent's feet: from step ``change`` on (counted over the
     environment's lifetime, mid-episode too) every action is mirrored (up <-> down, ...)."""
@@ -122,7 +122,7 @@ def test_engagement_falls_as_the_world_becomes_unpredictable():
     assert stats.wilcoxon(practised[0.0], practised[0.3], alternative="greater").pvalue < 0.01
 
 
-# -- horizon (paper §3) ------------------------------------------------------------------------
+# -- horizon (paper §4.1) ----------------------------------------------------------------------
 @pytest.mark.slow
 def test_gamma_is_the_horizon_short_and_far_sighted_agents_choose_differently():
     def corridor():
@@ -146,7 +146,7 @@ def test_gamma_is_the_horizon_short_and_far_sighted_agents_choose_differently():
     assert chose_far[0.95].sum() >= 9
 
 
-# -- deja vu: recombination (paper §5) ------------------------------------------------------------
+# -- deja vu: recombination (paper §4.3) ----------------------------------------------------------
 @pytest.mark.slow
 def test_recombination_gives_correct_sign_values_to_never_visited_pairs():
     layout = ("......G", ".......", "HHH.HHH", ".......", "S......")
@@ -176,7 +176,7 @@ def test_recombination_gives_correct_sign_values_to_never_visited_pairs():
     assert stats.spearmanr(q[nz], q_star[nz]).statistic > 0.7
 
 
-# -- predictive coding: spe falls to the world's irreducible surprise (paper §4) ---------------
+# -- predictive coding: spe falls to the world's irreducible surprise (paper §5.1) -------------
 @pytest.mark.slow
 def test_predictive_coding_state_prediction_errors_fall_with_learning():
     late, first, floor = [], [], []
@@ -200,7 +200,7 @@ def test_predictive_coding_state_prediction_errors_fall_with_learning():
     assert (late > floor - 0.03).all() and (late < floor + 0.08).all()
 
 
-# -- semantic associations: community structure (paper §2.3, §4) ---------------------------------
+# -- semantic associations: community structure (paper §3.4, §5.2) -------------------------------
 @pytest.mark.slow
 @pytest.mark.parametrize("association", ["sr", "cooccurrence"])
 def test_semantic_association_graph_recovers_the_community_structure(association):
@@ -235,7 +235,7 @@ def test_semantic_associations_generalise_value_to_untried_actions_on_a_graph():
     assert len(v) > 10 and (v > 0).mean() > 0.5 and (v >= 0).all()
 
 
-# -- sentinel (paper §4) ------------------------------------------------------------------------
+# -- sentinel (paper §5.3) ----------------------------------------------------------------------
 @pytest.mark.slow
 def test_sentinel_suspends_offline_processing_at_threat_and_social_cues():
     env = gym.make("darkcontrol/Sentinel-v0", p_threat=0.03, p_social=0.03)
@@ -273,7 +273,7 @@ def test_sentinel_suspends_offline_processing_at_threat_and_social_cues():
     assert np.mean(rates["none"]) <= 0.05
 
 
-# -- node hypotheses (paper §5, Figure 4) ----------------------------------------------------------
+# -- node hypotheses (paper §4.3, Figure 4) --------------------------------------------------------
 @pytest.mark.slow
 def test_node_hypotheses_rtpj_policy_vmpfc_value_pmc_both():
     changes = RegionMap.from_dict(

@@ -74,3 +74,37 @@ def test_bad_maps_are_rejected():
         import pandas as pd
 
         RegionMap.paper().time_series(pd.concat([trace, trace2]))
+
+
+def test_named_maps_and_the_hypotheses_wording():
+    from darkcontrol.regions import MAPS
+
+    assert set(MAPS) == {"figure4", "hypotheses", "figure4_entropy"}
+    assert RegionMap.named("figure4") == RegionMap.paper()
+    assert RegionMap.paper()["dmPFC"].column == "choice_prob"  # argmax: the choice
+    assert RegionMap.named("figure4_entropy")["dmPFC"].column == "policy_entropy"
+    hyp = RegionMap.named("hypotheses")
+    assert hyp.nodes == RegionMap.paper().nodes
+    assert (hyp["rTPJ"].column, hyp["rTPJ"].phases) == ("spe", ("online",))
+    assert (hyp["lTPJ"].column, hyp["lTPJ"].phases) == ("spe", ("offline",))
+    # on the test trace: rTPJ is the online spe (0.3 per bin), not |rpe|
+    np.testing.assert_allclose(hyp.time_series(_trace(), dt=2.0)["rTPJ"], 0.3)
+    with pytest.raises(ValueError, match="unknown region map 'nope'"):
+        RegionMap.named("nope")
+
+
+def test_shuffled_map_is_a_seeded_derangement():
+    rmap = RegionMap.named("hypotheses")
+    key = [(s.column, s.transform, s.phases, s.agg) for s in rmap.signals]
+    seen = set()
+    for seed in range(30):
+        sh = rmap.shuffled(seed)
+        assert sh.nodes == rmap.nodes
+        new = [(s.column, s.transform, s.phases, s.agg) for s in sh.signals]
+        assert sorted(new, key=str) == sorted(key, key=str)  # the same signals, moved
+        assert all(a != b for a, b in zip(new, key))  # no node keeps its own
+        seen.add(tuple(map(str, new)))
+        assert sh == rmap.shuffled(seed)  # seeded
+    assert len(seen) > 10
+    with pytest.raises(ValueError, match="two different"):
+        RegionMap.from_dict({"a": "q", "b": "q"}).shuffled(0)

@@ -1,7 +1,7 @@
 """Batched DMN process model: Q-learning agents acting online and learning offline at rest.
 
 The batch of :class:`darkcontrol.dmn.DMNAgent` wrapping ``q_learning`` (Dohmatob, Dumas & Bzdok
-2020, Hum Brain Mapp 41(12):3318-3341, §3-§4, Figure 4). Per agent:
+2020, Hum Brain Mapp 41(12):3318-3341, §4-§5, Figure 4). Per agent:
 
 - **online** (a trial): act, step the world, score the transition's surprise
   spe = 1 - P_hat(s'|s, a) under the DMN's learned model (left TPJ) and its salience

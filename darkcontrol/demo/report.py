@@ -349,7 +349,7 @@ def write_report(res: DemoResult, out_dir: Path, version: str, argv: list[str] |
     rep.table(res.fits.set_index("participant"), "per participant")
     rep.section(
         "8. The paper's node hypotheses",
-        "Right TPJ should track policy change, vmPFC value change, PMC both (paper §4). "
+        "Right TPJ should track policy change, vmPFC value change, PMC both (paper §4.3). "
         "Per participant, the correlation between a node's simulated series and the "
         "summed |change| per TR; across participants, a t-test of Fisher-z(r).",
     )

@@ -267,7 +267,7 @@ def voxel_recovery(cfg: DemoConfig, voxel: dict, sims) -> pd.DataFrame:
 
 # -- 6. node hypotheses ------------------------------------------------------------------------
 def node_hypotheses(cfg: DemoConfig, participants: list[DemoParticipant]) -> pd.DataFrame:
-    """The paper's §4 predictions on simulated region time series (bins of one TR):
+    """The paper's §4.3 predictions on simulated region time series (bins of one TR):
     right TPJ tracks policy change, vmPFC tracks value change, PMC tracks both.
 
     Per participant, Pearson r between a node's series and |change| summed per bin; across

@@ -1,15 +1,15 @@
 """The DMN process model: any agent, run online in the world and offline in its own head.
 
 Dohmatob, Dumas & Bzdok (2020), "Dark control: The default mode network as a reinforcement
-learning agent", Hum Brain Mapp 41(12):3318-3341. Their claim (§3, Figure 4): the DMN is an
+learning agent", Hum Brain Mapp 41(12):3318-3341. Their claim (§4, Figure 4): the DMN is an
 agent that improves its policy pi(s) = argmax_a Q(s, a | theta) from value estimates refined by
 *vicarious trial and error*, minimising
 
     L(theta) = E_{(s, a, r, s') ~ D} [ (Q(s, a | theta) - y)^2 / 2 ],
     y = r + gamma max_a' Q(s', a'),
 
-over experience that is replayed (the hippocampus, §2.4), simulated and recombined (§5), with
-the earlier accounts - predictive coding, semantic associations, the sentinel (§4) - as special
+over experience that is replayed (the hippocampus, §3.3), simulated and recombined (§4.3), with
+the earlier accounts - predictive coding, semantic associations, the sentinel (§5) - as special
 cases. :class:`DMNAgent` makes that runnable around any agent of :mod:`darkcontrol.agents`
 that declares ``supports_offline`` (the agent owns theta and the update; the DMN decides what it
 learns from and when). It is itself an :class:`darkcontrol.agents.Agent`, built by
@@ -67,7 +67,7 @@ from darkcontrol.trace import TraceRecorder
 
 
 class DMNAgent(Agent):
-    """The DMN as a reinforcement-learning agent (Dohmatob, Dumas & Bzdok 2020, §3-§5).
+    """The DMN as a reinforcement-learning agent (Dohmatob, Dumas & Bzdok 2020, §4-§5).
 
     An :class:`~darkcontrol.agents.Agent` wrapping another one. Trace: the wrapped agent's
     columns, with ``spe`` filled by the DMN's world model (online and offline) and

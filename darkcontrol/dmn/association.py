@@ -2,7 +2,7 @@
 
 The semantic account of the DMN (Binder et al. 2009, Cereb Cortex; Binder & Desai 2011, TICS)
 sees it as a store of conceptual associations. Dohmatob, Dumas & Bzdok (2020, Hum Brain Mapp
-41(12):3318-3341, §4, "relation to semantic accounts", and §2.3 on the left TPJ, "world
+41(12):3318-3341, §5.2, "The semantic account", and §3.4 on the left TPJ, "world
 semantics": the state transitions s0 -> s1 -> s2 ...) read it as the agent's knowledge of which
 states follow which. Two association measures, both learnt online from real transitions:
 
@@ -42,7 +42,7 @@ def sr_update(M: np.ndarray, s: int, s2: int, terminated: bool, alpha: float, ga
 
 
 class AssociationGraph:
-    """World semantics (Dohmatob et al. 2020, §2.3 left TPJ and §4 semantic account):
+    """World semantics (Dohmatob et al. 2020, §3.4 left TPJ and §5.2 semantic account):
     associations between states learnt from real transitions, by co-occurrence or the
     successor representation (Dayan 1993), as a networkx graph with Louvain communities."""
 

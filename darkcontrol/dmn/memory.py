@@ -1,6 +1,6 @@
 """The hippocampus: a memory of real transitions, replayed offline.
 
-Dohmatob, Dumas & Bzdok (2020, Hum Brain Mapp 41(12):3318-3341), §2.4 and Figure 4: the
+Dohmatob, Dumas & Bzdok (2020, Hum Brain Mapp 41(12):3318-3341), §3.3 and Figure 4: the
 hippocampus stores experiences e = (s, a, r, s') in a memory D and replays them, and the agent
 minimises E_{e ~ D}[(Q(s, a | theta) - y)^2 / 2] on replayed batches (experience replay,
 Lin 1992; Mnih et al. 2015, Nature). Replay is drawn
@@ -30,7 +30,7 @@ from darkcontrol.agents.replay_memory import TransitionStore
 
 class ExperienceMemory(TransitionStore):
     """The hippocampus' memory D of real transitions (s, a, r, s', terminated), replayed offline
-    (Dohmatob et al. 2020, §2.4 and Figure 4: (s, a, r, s') ~ D): a bounded ring buffer (the
+    (Dohmatob et al. 2020, §3.3 and Figure 4: (s, a, r, s') ~ D): a bounded ring buffer (the
     agents' :class:`~darkcontrol.agents.replay_memory.TransitionStore`) drawn one memory at a
     time, uniformly or by priority |delta| + eps (Schaul et al. 2016), rewritten on
     reconsolidation."""
