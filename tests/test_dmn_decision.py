@@ -86,8 +86,9 @@ def test_decision_rollouts_pick_the_optimal_action_where_the_cached_q_does_not()
 
 def test_decision_rollouts_estimate_q_in_a_stochastic_world():
     """slip 0.2 (4/60 to each other direction): depth-1 rollouts with the exact leaf value
-    are unbiased estimates of Q*(s, a) (20 states); K = 400 rollouts put each within 3.5 SE of it, and the
-    choice is optimal wherever the gap to the second best action exceeds that tolerance."""
+    are unbiased estimates of Q*(s, a) (20 states); K = 400 rollouts put each within 3.5 SE
+    of it, and the choice is optimal wherever the gap to the second best action exceeds
+    that tolerance."""
     env = GridWorld(DYNA_MAZE, slip=0.2)
     mdp = env.unwrapped.mdp
     q_star = value_iteration(mdp, GAMMA).Q
