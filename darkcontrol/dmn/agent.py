@@ -313,9 +313,15 @@ class DMNAgent(Agent):
     @property
     def offline_budget(self) -> int:
         """Offline steps in one ITI of the default clock at full engagement (0 when offline
-        processing is off): the DMN's budget scales with the window, see :meth:`offline`."""
+        processing is off; (1 - lam) of it under a lesion of strength lam, all of it with a
+        compute-matched control): the DMN's budget scales with the window, see
+        :meth:`offline`."""
         cfg = self.config
-        return int(cfg.replay_hz * DEFAULT_CLOCK.iti_s) if cfg.offline_enabled else 0
+        if cfg.lesion_control != "none":  # compute-matched: the intact budget
+            return int(cfg.replay_hz * DEFAULT_CLOCK.iti_s)
+        if not cfg.offline_enabled:
+            return 0
+        return int(cfg.replay_hz * (1.0 - cfg.lesion_level) * DEFAULT_CLOCK.iti_s)
 
     @property
     def engagement(self) -> float:
