@@ -50,6 +50,9 @@ Trace
   holds the tuple of ``experience_id`` values replayed (the content of the replay).
 - ``learn_offline`` (the DMN model's hook for simulated / recombined experience): one SGD step
   on the given transition (weight 1, not stored in D), one offline row with its ``source``.
+- ``learn_offline_batch`` (the DMN model's hook for hippocampal replay of minibatches from its
+  own memory): one SGD step on the K given transitions (weight 1 each, not stored in D), one
+  offline row laid out like a replayed-minibatch row (batch means; ``abs_rpe``).
 - ``spe`` (no world model) and ``salience`` are NaN.
 
 Reproducibility: one ``numpy.random.Generator`` (action choice and replay sampling) and one

@@ -37,6 +37,20 @@ learns from and when). It is itself an :class:`darkcontrol.agents.Agent`, built 
   Maguire 2007, PNAS), no model simulation and no recombination either; what is left is the
   agent learning from real experience only.
 
+Issue 12 additions (paper section "Reinforcement learning control: a process model for DMN
+function"; equations in the methods' docstrings and in ``darkcontrol/dmn/README.md``):
+
+- **the paper's learner**: a wrapped agent with ``learn_offline_batch`` (``agent="replay_q"``)
+  gets a minibatch of its ``batch_size`` memories from D per replay step and makes ONE SGD
+  step on (1/K) sum_k (Q(s_k, a_k | theta) - y_k)^2 / 2 (:meth:`DMNAgent._replay_batch`), so
+  PMC (||delta theta||) and rTPJ (|mean_k delta_k|) are distinct signals;
+- **graded, compute-matched lesions**: ``lesion_strength`` lam scales memory capacity,
+  replay rate and replay fidelity by 1 - lam; ``lesion_control`` makes the backups the
+  lesion removed from the intact budget without the hippocampus (:meth:`_control_backups`);
+- **decision-time Monte Carlo evaluation**: ``decision_rollouts`` K rollouts of depth
+  ``decision_depth`` per candidate action in the learned model before each choice
+  (:meth:`DMNAgent._decide`), recorded as offline rows with ``purpose="decision"``.
+
 Each offline step costs O(1) Python work (a few O(S) or O(A) numpy reads for rollouts and
 recombination; prioritised replay redraws a chunk of 64 memories in O(|D|) numpy).
 """
