@@ -260,7 +260,15 @@ class DMNAgent(Agent):
         cfg = self.config
         # item 3: an agent that declares batch learning gets minibatches from the memory D
         self._learn_batch = getattr(self.agent, "learn_offline_batch", None)
-        self.batch_size = int(self.agent.config.batch_size) if self._learn_batch else 1
+        self.batch_size = 1
+        if self._learn_batch is not None:
+            k = getattr(self.agent.config, "batch_size", None)
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+                raise ValueError(
+                    f"agent {self.agent.name!r} learns offline from minibatches but its "
+                    f"config has no batch_size >= 1 (got {k!r})"
+                )
+            self.batch_size = int(k)
         if self._learn_batch is not None and cfg.record_changes:
             raise ValueError(
                 f"record_changes logs the change of one state per backup; agent "
@@ -408,6 +416,8 @@ class DMNAgent(Agent):
                         G += disc * float(Q[x].max())
                         break
                     p = np.asarray(self.agent.policy(x), dtype=np.float64)[tried]
+                    if not p.sum() > 0:  # pi puts no mass on what the model can simulate
+                        p = np.ones(len(tried))
                     u = rng.random() * float(p.sum())
                     b = tried[min(int(np.searchsorted(np.cumsum(p), u, side="right")), len(p) - 1)]
                 total += G
