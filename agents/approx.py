@@ -25,6 +25,11 @@ Approximators (:mod:`darkcontrol.agents.features` for the features x(s)):
 - ``mlp``: x(s) -> [Linear -> ReLU] x len(hidden) -> Linear -> A values; PyTorch's default
   initialisation (He-uniform with a = sqrt(5)) drawn from the agent's ``torch.Generator``.
 
+Step sizes: constant ``alpha``, or (``step_size="robbins_monro"``) the schedule
+alpha_k = alpha / (1 + k / rm_tau)^rm_power with rm_power in (0.5, 1], so that
+sum_k alpha_k = inf and sum_k alpha_k^2 < inf (Robbins & Monro 1951; the paper's "Optimal
+control via stochastic gradient descent").
+
 Optimiser: ``torch.optim.SGD`` with learning rate ``alpha`` (the paper's rule), or ``adam``
 (Kingma & Ba 2015, ICLR), which is usually faster for MLPs; Adam's step is not -alpha grad L,
 but ``update_norm`` is always the norm of the actual change of theta.
@@ -45,6 +50,9 @@ Trace
   holds the tuple of ``experience_id`` values replayed (the content of the replay).
 - ``learn_offline`` (the DMN model's hook for simulated / recombined experience): one SGD step
   on the given transition (weight 1, not stored in D), one offline row with its ``source``.
+- ``learn_offline_batch`` (the DMN model's hook for hippocampal replay of minibatches from its
+  own memory): one SGD step on the K given transitions (weight 1 each, not stored in D), one
+  offline row laid out like a replayed-minibatch row (batch means; ``abs_rpe``).
 - ``spe`` (no world model) and ``salience`` are NaN.
 
 Reproducibility: one ``numpy.random.Generator`` (action choice and replay sampling) and one
@@ -84,6 +92,7 @@ from darkcontrol.constants import POLICIES
 APPROXIMATORS = ("linear", "mlp")
 OPTIMIZERS = ("sgd", "adam")
 REPLAYS = ("uniform", "prioritized")
+STEP_SIZES = ("constant", "robbins_monro")
 
 
 @dataclass
@@ -96,6 +105,11 @@ class ReplayQConfig:
     epsilon: float = 0.1  #: exploration rate of epsilon-greedy
     beta: float = 5.0  #: inverse temperature of softmax
     optimizer: str = "sgd"  #: "sgd" (the paper's rule) | "adam"
+    #: step sizes alpha_k: "constant" (alpha) | "robbins_monro",
+    #: alpha_k = alpha / (1 + k / rm_tau)^rm_power (k = SGD steps taken so far)
+    step_size: str = "constant"
+    rm_tau: float = 1000.0  #: Robbins-Monro: steps over which alpha_k halves (rm_power = 1)
+    rm_power: float = 1.0  #: Robbins-Monro exponent kappa in (0.5, 1]
     approximator: str = "linear"  #: "linear" | "mlp"
     hidden: tuple[int, ...] = (64,)  #: hidden layer sizes of the MLP
     features: str = "onehot"  #: x(s): "onehot" | "coords" | "tiles" | "custom" (feature_matrix)
@@ -124,6 +138,7 @@ class ReplayQConfig:
         for name, value, allowed in (
             ("policy", self.policy, POLICIES),
             ("optimizer", self.optimizer, OPTIMIZERS),
+            ("step_size", self.step_size, STEP_SIZES),
             ("approximator", self.approximator, APPROXIMATORS),
             ("features", self.features, FEATURES),
             ("replay", self.replay, REPLAYS),
@@ -147,6 +162,12 @@ class ReplayQConfig:
         if self.replay_start > self.memory_size:
             raise ValueError(
                 f"replay_start ({self.replay_start}) cannot exceed memory_size ({self.memory_size})"
+            )
+        check_positive("rm_tau", self.rm_tau)
+        if not 0.5 < float(self.rm_power) <= 1.0:
+            raise ValueError(
+                f"rm_power must be in (0.5, 1] (Robbins-Monro: sum alpha_k = inf, "
+                f"sum alpha_k^2 < inf), got {self.rm_power!r}"
             )
         check_positive("per_alpha", self.per_alpha, strict=False)
         check_probability("per_beta0", self.per_beta0)
@@ -334,6 +355,18 @@ class ReplayQAgent(Agent):
         q = self.net(s).gather(1, a[:, None]).squeeze(1)
         return q, y
 
+    def step_size(self, k: int) -> float:
+        """alpha_k of the (k+1)-th SGD step: alpha (constant) or the Robbins-Monro schedule
+        alpha / (1 + k / rm_tau)^rm_power, whose sum diverges and whose sum of squares
+        converges for rm_power in (0.5, 1] (Robbins & Monro 1951), the conditions under
+        which SGD on E_D[1/2 (Q - y)^2] converges (paper section "Reinforcement learning
+        control: a process model for DMN function", "Optimal control via stochastic gradient
+        descent")."""
+        cfg = self.config
+        if cfg.step_size == "constant":
+            return float(cfg.alpha)
+        return float(cfg.alpha) / (1.0 + k / float(cfg.rm_tau)) ** float(cfg.rm_power)
+
     def sgd_step(
         self, states, actions, rewards, next_states, terminated, weights=None, *, gamma=None
     ) -> StepResult:
@@ -349,6 +382,10 @@ class ReplayQAgent(Agent):
             sq = sq * self._tensor(weights, self.dtype)
         loss = 0.5 * sq.mean()
         before = nn.utils.parameters_to_vector(self.net.parameters()).detach().clone()
+        if cfg.step_size == "robbins_monro":
+            lr = self.step_size(self.n_updates)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -424,6 +461,56 @@ class ReplayQAgent(Agent):
         row = self._transition_row(state, action, reward, next_state, terminated, res)
         self.recorder.offline(source, fields, **row)
 
+    def learn_offline_batch(
+        self,
+        batch: Mapping[str, Any],
+        *,
+        source: str = "replay",
+        gamma: float | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> StepResult:
+        """ONE SGD step on a minibatch handed over by a wrapper (the DMN's hippocampal replay);
+        one offline row (``source``), laid out as a :meth:`replay_step` row.
+
+        ``batch``: a mapping with equal-length sequences ``states, actions, rewards,
+        next_states, terminated`` (K transitions, weight 1 each, not stored in D). The step is
+        delta theta = -alpha grad_theta (1/K) sum_k 1/2 (Q~(s_k, a_k | theta) - y_k)^2 with
+        y_k = r_k + gamma (1 - terminated_k) max_a' Q~(s'_k, a' | theta^-) (paper section
+        "Reinforcement learning control: a process model for DMN function": "Self-training
+        and the loss function", "Optimal control via stochastic gradient descent").
+        Returns the step's :class:`StepResult` (per-transition q, y, rpe before the step)."""
+        cols = ("states", "actions", "rewards", "next_states", "terminated")
+        missing = [c for c in cols if c not in batch]
+        if missing:
+            raise ValueError(f"a batch needs the keys {cols}; missing {missing}")
+        sizes = {c: len(batch[c]) for c in cols}
+        if len(set(sizes.values())) != 1 or sizes["states"] == 0:
+            raise ValueError(f"batch columns must have one length >= 1, got {sizes}")
+        res = self.sgd_step(*(batch[c] for c in cols), gamma=gamma)
+        row = self._batch_row(res, *(batch[c] for c in cols))
+        self.recorder.offline(source, fields, **row)
+        return res
+
+    def _batch_row(self, res: StepResult, states, actions, rewards, next_states, terminated):
+        """The offline row of one minibatch step: batch means of q, y, rpe; mean |rpe|;
+        ||delta theta||; the transition itself when the batch holds one."""
+        row: dict[str, Any] = {
+            "q": float(res.q.mean()),
+            "target": float(res.target.mean()),
+            "rpe": float(res.rpe.mean()),
+            "abs_rpe": float(np.abs(res.rpe).mean()),
+            "update_norm": res.update_norm,
+        }
+        if len(states) == 1:
+            row.update(
+                state=int(states[0]),
+                action=int(actions[0]),
+                reward=float(rewards[0]),
+                next_state=int(next_states[0]),
+                terminated=bool(terminated[0]),
+            )
+        return row
+
     def replay_step(self) -> StepResult:
         """Replay one minibatch from D: one SGD step, priorities updated, one offline row."""
         batch = self.memory.sample(self.config.batch_size)
@@ -432,21 +519,9 @@ class ReplayQAgent(Agent):
             batch.states, batch.actions, batch.rewards, batch.next_states, batch.terminated, weights
         )
         self.memory.update_priorities(batch.indices, res.rpe)
-        row: dict[str, Any] = {
-            "q": float(res.q.mean()),
-            "target": float(res.target.mean()),
-            "rpe": float(res.rpe.mean()),
-            "abs_rpe": float(np.abs(res.rpe).mean()),
-            "update_norm": res.update_norm,
-        }
-        if len(batch) == 1:
-            row.update(
-                state=int(batch.states[0]),
-                action=int(batch.actions[0]),
-                reward=float(batch.rewards[0]),
-                next_state=int(batch.next_states[0]),
-                terminated=bool(batch.terminated[0]),
-            )
+        row = self._batch_row(
+            res, batch.states, batch.actions, batch.rewards, batch.next_states, batch.terminated
+        )
         if self.config.record_ids:
             row["replay_ids"] = tuple(int(i) for i in batch.ids)
         self.recorder.offline("replay", **row)

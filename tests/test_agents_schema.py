@@ -8,7 +8,9 @@ model, ``"dmn"``, once per account preset). Each agent runs a few episodes throu
 - online rows fill every column the agent does not list in ``nan_columns``;
 - the columns in ``nan_columns`` are missing in every row;
 - offline rows exist iff the agent processes offline (``offline_budget > 0``), and the
-  return values of ``offline`` (the runner's one call per window) account for them;
+  return values of ``offline`` (the runner's one call per window) account for them (the
+  DMN's decision-time rollouts, ``purpose == "decision"``, are made at choices, not in
+  windows);
 - ``supports_offline`` is declared truthfully: such agents learn from a fed transition (one
   offline row, with the Trace fields handed over), the others refuse;
 - it counted its value updates (``n_updates > 0``);
@@ -34,6 +36,18 @@ SMALL_WORLD = ("S..#", ".#..", "...G")
 EPISODES, MAX_STEPS, SEED = 3, 200, 7
 RECORDER_COLUMNS = ("run", "episode", "step", "time", "phase", "source")
 AGENT_COLUMNS = [c for c in COLUMNS if c not in RECORDER_COLUMNS]
+#: the DMN's options beyond the presets (issue 12 items 3, 5, 6), one contract run each
+DMN_OPTIONS = {
+    "replay_q-batch": {"agent": "replay_q", "batch_size": 4, "online_update": False},
+    "lesion-graded": {"lesion": "hippocampus", "lesion_strength": 0.5},
+    "lesion-real_passes": {"lesion": "hippocampus", "lesion_control": "real_passes"},
+    "lesion-random_backups": {
+        "lesion": "hippocampus",
+        "lesion_strength": 0.7,
+        "lesion_control": "random_backups",
+    },
+    "decision": {"decision_rollouts": 2, "decision_depth": 2},
+}
 
 
 def _cases() -> list:
@@ -43,6 +57,7 @@ def _cases() -> list:
         marks = [pytest.mark.slow] if getattr(cls, "slow", False) else []
         if name == "dmn":  # the DMN model: once per preset (full + the three accounts)
             out += [pytest.param(name, {"account": a}, id=f"dmn-{a}") for a in sorted(ACCOUNTS)]
+            out += [pytest.param(name, p, id=f"dmn-{i}") for i, p in DMN_OPTIONS.items()]
         else:
             out.append(pytest.param(name, {}, marks=marks, id=name))
     return out
@@ -91,6 +106,9 @@ def test_agent_trace_contract(name, params):
             missing = int(online[col].isna().sum())
             assert missing == 0, f"{name}: {missing} online rows miss {col!r}"
 
+    if "purpose" in offline:  # decision-time rollouts are offline rows but not learning
+        offline = offline[offline["purpose"] != "decision"]
+        assert (offline["purpose"].isin(["learning", "control"])).all()
     plans = agent.offline_budget > 0
     assert (len(offline) > 0) == plans, f"{name}: offline rows {len(offline)}, plans {plans}"
     assert len(offline) == counted

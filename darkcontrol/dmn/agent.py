@@ -41,6 +41,20 @@ learns from and when). It is itself an :class:`darkcontrol.agents.Agent`, built 
   Maguire 2007, PNAS), no model simulation and no recombination either; what is left is the
   agent learning from real experience only.
 
+Issue 12 additions (paper section "Reinforcement learning control: a process model for DMN
+function"; equations in the methods' docstrings and in ``darkcontrol/dmn/README.md``):
+
+- **the paper's learner**: a wrapped agent with ``learn_offline_batch`` (``agent="replay_q"``)
+  gets a minibatch of its ``batch_size`` memories from D per replay step and makes ONE SGD
+  step on (1/K) sum_k (Q(s_k, a_k | theta) - y_k)^2 / 2 (:meth:`DMNAgent._replay_batch`), so
+  PMC (||delta theta||) and rTPJ (|mean_k delta_k|) are distinct signals;
+- **graded, compute-matched lesions**: ``lesion_strength`` lam scales memory capacity,
+  replay rate and replay fidelity by 1 - lam; ``lesion_control`` makes the backups the
+  lesion removed from the intact budget without the hippocampus (:meth:`_control_backups`);
+- **decision-time Monte Carlo evaluation**: ``decision_rollouts`` K rollouts of depth
+  ``decision_depth`` per candidate action in the learned model before each choice
+  (:meth:`DMNAgent._decide`), recorded as offline rows with ``purpose="decision"``.
+
 Each offline step costs O(1) Python work (a few O(S) or O(A) numpy reads for rollouts and
 recombination; prioritised replay redraws a chunk of 64 memories in O(|D|) numpy).
 """
@@ -91,9 +105,10 @@ class DMNAgent(Agent):
     seed : int, optional
         Seeds the agent, the memory and the DMN's own generator (one stream each).
     recorder : TraceRecorder, optional
-    features : array (S, d), optional
+    features : array (S, d) | str, optional
         State features for the oracle ``recombine="oracle_analogy"`` (default: the MDP's coords);
-        refused for the learned modes.
+        refused for the learned modes. A string is the wrapped learner's ``features``
+        (``agent="replay_q", features="onehot"|"tiles"``), as ``agent_features=`` would be.
     agent_params : dict, optional
         The agent's hyper-parameters.
     **params
@@ -121,6 +136,9 @@ class DMNAgent(Agent):
         **params: Any,
     ) -> None:
         agent_cls = _agent_class(agent)
+        if isinstance(features, str):  # a name: the learner's features (replay_q's x(s))
+            params = {**params, "agent_features": features}
+            features = None
         dmn_params, flat_agent_params = split_params(params, getattr(agent_cls, "Config", None))
         self.config = _build_config(account, config, dmn_params)
         cfg = self.config
@@ -179,7 +197,7 @@ class DMNAgent(Agent):
         # the DMN's own knowledge of the world (paper Figure 4: left TPJ, hippocampus)
         self.model = WorldModel(S, A)
         self.memory = ExperienceMemory(
-            cfg.memory_size,
+            _lesioned_capacity(cfg),
             prioritised=cfg.replay_priority == "prioritised",
             exponent=cfg.priority_exponent,
             seed=memory_seed,
@@ -263,6 +281,51 @@ class DMNAgent(Agent):
         self.n_reconsolidated = 0  # (s, a) pairs whose memories were rewritten
         self.spe_sum = 0.0
         self.arrivals = np.zeros(S, dtype=np.int64)  # real arrivals in each state
+        self._init_learner_lesion_decision()
+
+    def _init_learner_lesion_decision(self) -> None:
+        """The batch learner, graded lesion and decision-time evaluation (issue 12, items 3, 5
+        and 6): what they need of the wrapped agent, checked before any work starts."""
+        cfg = self.config
+        # item 3: an agent that declares batch learning gets minibatches from the memory D
+        self._learn_batch = getattr(self.agent, "learn_offline_batch", None)
+        self.batch_size = 1
+        if self._learn_batch is not None:
+            k = getattr(self.agent.config, "batch_size", None)
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+                raise ValueError(
+                    f"agent {self.agent.name!r} learns offline from minibatches but its "
+                    f"config has no batch_size >= 1 (got {k!r})"
+                )
+            self.batch_size = int(k)
+        if self._learn_batch is not None and cfg.record_changes:
+            raise ValueError(
+                f"record_changes logs the change of one state per backup; agent "
+                f"{self.agent.name!r} learns offline from minibatches of {self.batch_size}: "
+                "use record_changes=False"
+            )
+        # item 5: graded lesion (fidelity) and its compute-matched control
+        self._noise = cfg.lesion_level if cfg.offline_enabled else 0.0
+        if cfg.lesion_control != "none" and not self.agent.supports_offline:
+            raise TypeError(
+                f"lesion_control={cfg.lesion_control!r} feeds extra backups through "
+                f"learn_offline, which agent {self.agent.name!r} does not implement"
+            )
+        self._carry_intact = 0.0
+        self._last_real: tuple[int, int, float, int, bool] | None = None
+        self.n_control = 0  # compute-matched control backups (lesion_control)
+        # item 6: decision-time Monte Carlo evaluation
+        self.decision_k = round((1.0 - cfg.lesion_level) * cfg.decision_rollouts)
+        if cfg.decision_rollouts and self.gamma is None:
+            raise ValueError(
+                f"decision_rollouts={cfg.decision_rollouts} discounts rollout returns with the "
+                f"agent's gamma; agent {self.agent.name!r} has none"
+            )
+        self.n_decision = 0  # decision-time rollouts made
+        self.decision_values: np.ndarray | None = None  # Qbar of the last evaluated choice
+        # offline rows say what they are for once decisions or controls make rows of
+        # another purpose: "learning" | "decision" | "control"
+        self._purpose = cfg.decision_rollouts > 0 or cfg.lesion_control != "none"
 
     # -- the agent's face --------------------------------------------------------------------
     @classmethod
@@ -301,9 +364,15 @@ class DMNAgent(Agent):
     @property
     def offline_budget(self) -> int:
         """Offline steps in one ITI of the default clock at full engagement (0 when offline
-        processing is off): the DMN's budget scales with the window, see :meth:`offline`."""
+        processing is off; (1 - lam) of it under a lesion of strength lam, all of it with a
+        compute-matched control): the DMN's budget scales with the window, see
+        :meth:`offline`."""
         cfg = self.config
-        return int(cfg.replay_hz * DEFAULT_CLOCK.iti_s) if cfg.offline_enabled else 0
+        if cfg.lesion_control != "none":  # compute-matched: the intact budget
+            return int(cfg.replay_hz * DEFAULT_CLOCK.iti_s)
+        if not cfg.offline_enabled:
+            return 0
+        return int(cfg.replay_hz * (1.0 - cfg.lesion_level) * DEFAULT_CLOCK.iti_s)
 
     @property
     def engagement(self) -> float:
@@ -324,7 +393,102 @@ class DMNAgent(Agent):
         return self.agent.policy(state)
 
     def act(self, state: int) -> int:
+        """The agent's choice, or, with ``decision_rollouts`` K > 0, the choice of a
+        decision-time Monte Carlo evaluation in the learned model (:meth:`_decide`)."""
+        if self.decision_k and self.model.visits[int(state)].any():
+            return self._decide(int(state))
         return self.agent.act(state)
+
+    # -- decision-time Monte Carlo evaluation (issue 12 item 6) ---------------------------------
+    def _decide(self, s: int) -> int:
+        """Evaluate every candidate action of ``s`` by K rollouts in the learned model, choose.
+
+        Paper section "Reinforcement learning control: a process model for DMN function" (the
+        hippocampus' Monte Carlo simulation of trajectories to evaluate candidate actions,
+        i.e. tree search at decision time). For a candidate a tried in s, rollout k draws
+        (r_1, s_1) ~ P_hat(. | s, a), then follows the agent's policy pi (restricted to the
+        actions the model has seen in each state) for at most d - 1 more model steps:
+
+            G_k(a) = sum_{i=1..n} gamma^(i-1) r_i + gamma^n max_a' Q(s_n, a')   (n <= d),
+
+        the bootstrap term absent when s_n is terminal; a rollout also stops (and
+        bootstraps) in a state where the model has seen no action. The evaluation is
+        Qbar(a) = mean_k G_k(a) (an untried a keeps its cached Q(s, a)); the choice is
+        greedy, argmax_a Qbar(a) with ties broken uniformly, or softmax,
+        P(a) ~ exp(decision_beta Qbar(a)) (``decision_choice``). choice_prob and
+        policy_entropy of the online row are those of this choice rule. Each rollout is one
+        offline Trace row at the trial's onset (the clock does not move), ``source="model"``,
+        ``purpose="decision"``: state s, action a, reward r_1, next_state s_1, terminated
+        (the rollout ended in a terminal state), q = Q(s, a), target = G_k(a),
+        rpe = G_k(a) - Q(s, a), update_norm = 0 (evaluation changes no theta), and extra
+        column ``rollout_steps`` = n. Rollouts are not learning: ``n_offline`` does not
+        count them (``n_decision`` does)."""
+        cfg, m, rng = self.config, self.model, self.rng
+        Q = self.agent.q_values()
+        g = float(self.gamma)
+        values = Q[s].astype(np.float64).copy()
+        rec = self.recorder
+        t0, dt = rec.time, rec.offline_dt
+        rec.offline_dt = 0.0
+        fields = {"purpose": "decision", "spe": float("nan")}
+        tried_s = np.flatnonzero(m.visits[s] > 0).tolist()
+        for a in tried_s:
+            total = 0.0
+            for _ in range(self.decision_k):
+                G, disc, x, b, n = 0.0, 1.0, s, a, 0
+                first = None
+                while True:
+                    r, x2, t = m.sample(x, b, rng)
+                    n += 1
+                    G += disc * r
+                    disc *= g
+                    if first is None:
+                        first = (r, x2, t)
+                    if t:
+                        break
+                    x = x2
+                    tried = np.flatnonzero(m.visits[x] > 0).tolist()
+                    if n >= cfg.decision_depth or not tried:
+                        G += disc * float(Q[x].max())
+                        break
+                    p = np.asarray(self.agent.policy(x), dtype=np.float64)[tried]
+                    if not p.sum() > 0:  # pi puts no mass on what the model can simulate
+                        p = np.ones(len(tried))
+                    u = rng.random() * float(p.sum())
+                    b = tried[min(int(np.searchsorted(np.cumsum(p), u, side="right")), len(p) - 1)]
+                total += G
+                q = float(Q[s, a])
+                rec.offline(
+                    "model",
+                    fields,
+                    state=s,
+                    action=a,
+                    reward=float(first[0]),
+                    next_state=int(first[1]),
+                    terminated=bool(t),
+                    q=q,
+                    target=G,
+                    rpe=G - q,
+                    update_norm=0.0,
+                    rollout_steps=n,
+                )
+                self.n_decision += 1
+            values[a] = total / self.decision_k
+        rec.time, rec.offline_dt = t0, dt
+        if cfg.decision_choice == "greedy":
+            best = np.flatnonzero(values == values.max())
+            probs = np.zeros(self.n_actions)
+            probs[best] = 1.0 / len(best)
+        else:
+            z = cfg.decision_beta * (values - values.max())
+            probs = np.exp(z) / np.exp(z).sum()
+        action = int(
+            min(np.searchsorted(np.cumsum(probs), rng.random(), side="right"), len(probs) - 1)
+        )
+        # the online row's choice_prob / policy_entropy are of this choice (Agent.choice_stats)
+        self.agent._last_probs, self.agent._last_state = probs, s
+        self.decision_values = values
+        return action
 
     def choice_stats(self, state: int, action: int) -> dict[str, float]:
         return self.agent.choice_stats(state, action)
@@ -349,7 +513,9 @@ class DMNAgent(Agent):
         for src in OFFLINE_SOURCES:
             out[f"n_{src}"] = self.n_offline[src]
         out["n_planner"] = self.n_planner
-        out["n_offline"] = sum(self.n_offline.values()) + self.n_planner
+        out["n_control"] = self.n_control
+        out["n_offline"] = sum(self.n_offline.values()) + self.n_planner + self.n_control
+        out["n_decision"] = self.n_decision
         out["n_suspended"] = self.n_suspended
         out["n_recombine_failed"] = self.n_recombine_failed
         out["n_reconsolidated"] = self.n_reconsolidated
@@ -379,6 +545,7 @@ class DMNAgent(Agent):
             m.update(s, a, r, s2, terminated)
         self.arrivals[s2] += 1
         self.memory.add(s, a, r, s2, terminated)
+        self._last_real = (s, a, r, s2, terminated)
         self.association.update(s, s2, terminated)
         if self.recombiner is not None:
             self.recombiner.observe(s, a, r, s2, terminated)
@@ -473,20 +640,61 @@ class DMNAgent(Agent):
             self.n_suspended += 1
             return 0
         cfg = self.config
-        if not cfg.offline_enabled or seconds == 0 or len(self.memory) == 0:
+        if seconds == 0 or len(self.memory) == 0:
             return 0
         if kind == "rest" and self.allocator is not None:
             # at rest no action is required: the allocation without attention demand
             q, at = self.agent.q_values(), self._last_state
             self.allocator.allocate(at, q, None, self.memory, self.gamma, idle=True)
-        x = seconds * cfg.replay_hz * self.engagement + self._carry
-        n = int(x)
-        self._carry = x - n
-        if n == 0:
+        n = 0
+        if cfg.offline_enabled:  # a lesion of strength lam keeps (1 - lam) of the rate
+            x = seconds * cfg.replay_hz * (1.0 - cfg.lesion_level) * self.engagement
+            x += self._carry
+            n = int(x)
+            self._carry = x - n
+        n_control = self._control_count(seconds, n)
+        if n + n_control == 0:
             return 0
-        self.recorder.offline_dt = (DEFAULT_CLOCK if clock is None else clock).spacing(seconds, n)
+        spacing = (DEFAULT_CLOCK if clock is None else clock).spacing(seconds, n + n_control)
+        self.recorder.offline_dt = spacing
         gamma = cfg.rest_gamma if kind == "rest" else None
-        return self._offline_steps(n, None if gamma is None else float(gamma))
+        gamma = None if gamma is None else float(gamma)
+        done = self._offline_steps(n, gamma) if n else 0
+        return done + self._control_backups(n_control, gamma)
+
+    # -- graded lesion: the compute-matched control (issue 12 item 5) --------------------------
+    def _control_count(self, seconds: float, n: int) -> int:
+        """Backups the intact agent's budget would make in this window, floor(T replay_hz
+        engagement) (its own fractional carry), less the ``n`` the lesioned DMN makes."""
+        if self.config.lesion_control == "none":
+            return 0
+        x = seconds * self.config.replay_hz * self.sentinel.engagement + self._carry_intact
+        n_intact = int(x)
+        self._carry_intact = x - n_intact
+        return max(0, n_intact - n)
+
+    def _control_backups(self, n: int, gamma: float | None) -> int:
+        """``n`` compute-matched backups without the hippocampus (one ``learn_offline`` each,
+        ``purpose="control"``): ``"real_passes"`` re-learns the last real transition
+        (``source="replay"``: a memory of one item, rehearsed); ``"random_backups"`` backs
+        up (s, a) drawn uniformly from the pairs the DMN's world model has seen, with an
+        outcome sampled from the model (``source="model"``: Dyna-Q's random-sample
+        planning, Sutton 1991, not hippocampal replay)."""
+        if n <= 0 or self._last_real is None:
+            return 0
+        fields = {"purpose": "control"}
+        if self.config.lesion_control == "real_passes":
+            for _ in range(n):
+                self._learn(*self._last_real, "replay", gamma, fields, count=False)
+        else:
+            m = self.model
+            pairs = np.flatnonzero(m.visits.ravel() > 0)
+            for k in self.rng.integers(0, len(pairs), size=n).tolist():
+                s, a = divmod(int(pairs[k]), self.n_actions)
+                r, s2, t = m.sample(s, a, self.rng)
+                self._learn(s, a, r, s2, t, "model", gamma, fields, count=False)
+        self.n_control += n
+        return n
 
     def plan(self, budget: int) -> int:
         """``budget`` offline steps from the source mixture (no clock, no engagement)."""
@@ -550,19 +758,56 @@ class DMNAgent(Agent):
         source: str,
         gamma: float | None = None,
         fields: Mapping[str, Any] | None = None,
+        count: bool = True,
     ) -> None:
         ctx = {"spe": self.model.spe(s, a, s2), **(fields or {})}
+        if self._purpose:
+            ctx.setdefault("purpose", "learning")
         if self.changes is not None:
             before, time = self._snapshot(s), self.recorder.time
         self.agent.learn_offline(s, a, r, s2, t, source=source, gamma=gamma, fields=ctx)
         if self.changes is not None:
             self._log_change(time, "offline", source, s, before)
-        self.n_offline[source] += 1
+        if count:
+            self.n_offline[source] += 1
+
+    def _recall(self, i: int) -> tuple[int, int, float, int, bool]:
+        """Memory ``i`` as replayed: under a lesion of strength lam, with probability lam its
+        outcome (r, s', terminated) is that of another random memory (a confabulation: the
+        replay's fidelity is 1 - lam)."""
+        s, a, r, s2, t = self.memory.get(i)
+        if self._noise and self._rand() < self._noise:
+            _, _, r, s2, t = self.memory.get(self.memory.sample())
+        return s, a, r, s2, t
+
+    def _replay_batch(self, gamma: float | None) -> None:
+        """One replay step of a batch learner: K = ``batch_size`` memories drawn from D
+        (uniform or prioritised, with replacement), ONE SGD step on
+        (1/K) sum_k 1/2 (Q(s_k, a_k | theta) - y_k)^2 (the agent's ``learn_offline_batch``),
+        one offline row: PMC's ``update_norm`` = ||delta theta|| of that step, ``rpe`` the
+        batch mean of y_k - Q(s_k, a_k) (rTPJ = its absolute value), ``abs_rpe`` the mean of
+        |y_k - Q(s_k, a_k)|, ``spe`` the batch mean of the model's surprise."""
+        mem = self.memory
+        idx = [mem.sample() for _ in range(self.batch_size)]
+        s, a, r, s2, t = (list(c) for c in zip(*(self._recall(i) for i in idx)))
+        spe = self.model.spe
+        ctx: dict[str, Any] = {"spe": float(np.mean([spe(*x) for x in zip(s, a, s2)]))}
+        if self._purpose:
+            ctx["purpose"] = "learning"
+        batch = {"states": s, "actions": a, "rewards": r, "next_states": s2, "terminated": t}
+        res = self._learn_batch(batch, source="replay", gamma=gamma, fields=ctx)
+        if mem.prioritised:
+            for i, d in zip(idx, res.rpe.tolist()):
+                mem.set_priority(i, d)
+        self.n_offline["replay"] += 1
 
     def _replay(self, gamma: float | None = None) -> None:
+        if self._learn_batch is not None:
+            self._replay_batch(gamma)
+            return
         mem = self.memory
         i = mem.sample()
-        s, a, r, s2, t = mem.get(i)
+        s, a, r, s2, t = self._recall(i)
         if mem.prioritised:
             Q = self.agent.q_values()
             g = self.gamma if gamma is None else gamma
@@ -634,6 +879,13 @@ class DMNAgent(Agent):
         """Counts since ``before = self.counters()``, with ``mean_spe``, ``offline_share`` and
         the current ``engagement``."""
         return _difference(self.counters(), dict(before), self.engagement)
+
+
+def _lesioned_capacity(cfg: DMNConfig) -> int:
+    """The hippocampal memory's capacity under a lesion of strength lam:
+    max(1, round((1 - lam) memory_size))."""
+    lam = cfg.lesion_level
+    return max(1, round((1.0 - lam) * cfg.memory_size)) if lam else cfg.memory_size
 
 
 def _difference(after: dict, before: dict, engagement: float) -> dict[str, float]:

@@ -41,6 +41,10 @@ from darkcontrol.constants import (
 from darkcontrol.dmn.allocation import AllocationConfig
 
 AGENT_PREFIXES = ("agent_", "agent.")
+#: compute-matched controls of a lesion (issue 12 item 5; see DMNAgent._control_backups)
+LESION_CONTROLS = ("none", "real_passes", "random_backups")
+#: how a decision-time Monte Carlo evaluation turns mean returns into a choice
+DECISION_CHOICES = ("greedy", "softmax")
 
 #: the fields an account sets, with the values of the full model (the defaults)
 ACCOUNT_DEFAULTS: dict[str, Any] = {
@@ -112,6 +116,23 @@ class DMNConfig:
     rest_gamma: float | None = None
     # -- extra Trace columns -----------------------------------------------------------------
     record_changes: bool = False  #: add value_change and policy_change columns (2 q reads/step)
+    # -- graded, compute-matched lesions (paper "Summary and hypotheses for future studies";
+    #    Hassabis et al. 2007). Mapping at strength lam (lesion="hippocampus"): memory
+    #    capacity max(1, round((1 - lam) memory_size)); replay rate (1 - lam) replay_hz (and
+    #    round((1 - lam) decision_rollouts)); replay fidelity: a replayed transition's outcome
+    #    (r, s', terminated) is, with probability lam, that of another random memory.
+    #: lesion strength lam in [0, 1] (None: 1 under lesion="hippocampus"; needs that lesion)
+    lesion_strength: float | None = None
+    #: compute-matched control of a lesion: "none" | "real_passes" (the intact budget's missing
+    #: backups re-learn the last real transition) | "random_backups" (on random (s, a) of the
+    #: DMN's memory-free world model)
+    lesion_control: str = "none"
+    # -- decision-time Monte Carlo evaluation (paper "Reinforcement learning control: a process
+    #    model for DMN function": Monte Carlo simulation / tree search; see DMNAgent.act) ------
+    decision_rollouts: int = 0  #: K rollouts per candidate action before a choice (0: off)
+    decision_depth: int = 3  #: d model steps per rollout, then the bootstrapped leaf value
+    decision_choice: str = "greedy"  #: choice from mean returns: "greedy" | "softmax"
+    decision_beta: float = 5.0  #: inverse temperature of decision_choice="softmax"
 
     def __post_init__(self) -> None:
         if self.account not in ACCOUNTS:
@@ -162,6 +183,42 @@ class DMNConfig:
             raise ValueError(f"sr_gamma must be < 1, got {self.sr_gamma}")
         if not 0.0 < self.sr_alpha <= 1.0:
             raise ValueError(f"sr_alpha must be in (0, 1], got {self.sr_alpha}")
+        self._check_lesion_and_decision()
+
+    def _check_lesion_and_decision(self) -> None:
+        """Validate the graded-lesion and decision-time fields (issue 12, items 5 and 6)."""
+        lam = self.lesion_strength
+        if lam is not None:
+            if isinstance(lam, bool) or not isinstance(lam, (int, float)):
+                raise TypeError(f"lesion_strength must be a number in [0, 1], got {lam!r}")
+            if not 0.0 <= float(lam) <= 1.0:
+                raise ValueError(f"lesion_strength must be in [0, 1], got {lam!r}")
+            if self.lesion == "none":
+                raise ValueError(
+                    f"lesion_strength={lam!r} needs lesion='hippocampus' (lesion='none' is "
+                    "strength 0)"
+                )
+        _choice("lesion_control", self.lesion_control, LESION_CONTROLS)
+        if self.lesion_control != "none" and self.lesion == "none":
+            raise ValueError(
+                f"lesion_control={self.lesion_control!r} compute-matches a lesion: it needs "
+                "lesion='hippocampus'"
+            )
+        for name in ("decision_rollouts", "decision_depth"):
+            value = getattr(self, name)
+            low = 0 if name == "decision_rollouts" else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+        _choice("decision_choice", self.decision_choice, DECISION_CHOICES)
+        _nonneg("decision_beta", self.decision_beta)
+
+    @property
+    def lesion_level(self) -> float:
+        """The lesion strength in force: 0 without a lesion, else ``lesion_strength`` (1 if
+        None)."""
+        if self.lesion == "none":
+            return 0.0
+        return 1.0 if self.lesion_strength is None else float(self.lesion_strength)
 
     def allocation_config(self) -> AllocationConfig:
         """The :class:`~darkcontrol.dmn.allocation.AllocationConfig` of these fields."""
@@ -179,8 +236,8 @@ class DMNConfig:
 
     @property
     def offline_enabled(self) -> bool:
-        """False under a hippocampal lesion or a zero replay budget."""
-        return self.lesion == "none" and self.replay_hz > 0
+        """False under a complete hippocampal lesion (strength 1) or a zero replay budget."""
+        return self.lesion_level < 1.0 and self.replay_hz > 0
 
     @classmethod
     def preset(cls, account: str = "full", **overrides: Any) -> DMNConfig:
