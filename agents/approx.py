@@ -477,7 +477,7 @@ class ReplayQAgent(Agent):
         delta theta = -alpha grad_theta (1/K) sum_k 1/2 (Q~(s_k, a_k | theta) - y_k)^2 with
         y_k = r_k + gamma (1 - terminated_k) max_a' Q~(s'_k, a' | theta^-) (paper section
         "Reinforcement learning control: a process model for DMN function": "Self-training
-        and the loss function", "Optimal control via stochastic gradient descent").
+        and the loss function", "Optimal control via stochastic gradient descent in the DMN").
         Returns the step's :class:`StepResult` (per-transition q, y, rpe before the step)."""
         cols = ("states", "actions", "rewards", "next_states", "terminated")
         missing = [c for c in cols if c not in batch]

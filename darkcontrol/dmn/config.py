@@ -101,7 +101,7 @@ class DMNConfig:
     forgetting: float = 0.1  #: volatility of the allocation's predictive model, in [0, 1)
     spe_rate: float = 0.1  #: eta of the running mean of spe behind the heuristic
     min_engagement: float = 0.0  #: floor of the heuristic engagement
-    # -- sentinel: salient events return the agent to the world (paper §4) -------------------
+    # -- sentinel: salient events return the agent to the world (paper §5.3) -------------------
     sentinel: bool | None = None  #: whether salient transitions suspend offline processing
     salience: str = "relevance"  #: "relevance" (spe x stake) | "rarity" (spe + value term)
     salience_threshold: float = 1.0  #: salience at or above which a transition is salient
@@ -257,7 +257,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "predictive_coding": {
         "settings": {"w_replay": 0.0, "w_model": 1.0, "w_recombined": 0.0, "sentinel": False},
         "claim": (
-            "Predictive coding (Friston 2005; Bar 2007) as a special case (paper §4): the DMN "
+            "Predictive coding (Friston 2005; Bar 2007) as a special case (paper §5.1): the DMN "
             "keeps a generative model of transitions P_hat(s'|s, a) and signals the "
             "state-prediction error spe = 1 - P_hat(s'|s, a) (left TPJ); offline it simulates "
             "from that model (Monte Carlo rollouts). The horizon of the prediction is the "
@@ -275,7 +275,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
             "engagement": "constant",
         },
         "claim": (
-            "Semantic associations (Binder et al. 2009) as a special case (paper §4, §2.3 "
+            "Semantic associations (Binder et al. 2009) as a special case (paper §5.2, §3.4 "
             "'world semantics'): an association graph over states learnt from experience (the "
             "successor representation) that generalises value to never-tried actions by "
             "recombining experience along associations."
@@ -284,7 +284,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "sentinel": {
         "settings": {"w_replay": 1.0, "w_model": 0.0, "w_recombined": 0.0},
         "claim": (
-            "The sentinel (Gusnard & Raichle 2001) as a special case (paper §4): a relevance "
+            "The sentinel (Gusnard & Raichle 2001) as a special case (paper §5.3): a relevance "
             "signal (surprise, prediction error, cue value) that suspends offline replay at "
             "salient events; offline processing grows as the world becomes predictable."
         ),

@@ -32,7 +32,7 @@ transition graph (Belkin & Niyogi 2003; proto-value functions, Mahadevan & Maggi
 8:2169), the eigenvectors of the successor representation of a random walk (Stachenfeld,
 Botvinick & Gershman 2017, Nat Neurosci 20:1643).
 
-Dohmatob, Dumas & Bzdok (2020, Hum Brain Mapp 41(12):3318-3341, §5, the "deja vu" argument)
+Dohmatob, Dumas & Bzdok (2020, Hum Brain Mapp 41(12):3318-3341, §4.3, the "deja vu" argument)
 propose that the DMN does not only replay what happened: it recombines building blocks of past
 experience into scenarios never lived, and learns from them as from real ones (cf. Hassabis &
 Maguire 2007, TICS, scene construction; Schacter & Addis 2007, constructive episodic simulation).
@@ -152,7 +152,7 @@ def features_are_grid(features: np.ndarray | None) -> bool:
 
 
 class Recombiner:
-    """Deja vu (Dohmatob et al. 2020, §5): builds transitions for never-tried (s, a) pairs
+    """Deja vu (Dohmatob et al. 2020, §4.3): builds transitions for never-tried (s, a) pairs
     from two pieces of experience, where a leads (analogy or association) and what arriving
     there brought, so that never-visited pairs acquire values."""
 

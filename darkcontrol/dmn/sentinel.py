@@ -18,7 +18,7 @@ keeps the earlier formula below, surprise plus a small value term, for compariso
 
 Sentinel account (Gusnard & Raichle 2001, Nat Rev Neurosci; Hahn et al. 2007; Buckner et al.
 2008, Ann NY Acad Sci): the DMN monitors the environment broadly for unexpected, relevant events.
-Dohmatob, Dumas & Bzdok (2020, Hum Brain Mapp 41(12):3318-3341, §4, "relation to the sentinel
+Dohmatob, Dumas & Bzdok (2020, Hum Brain Mapp 41(12):3318-3341, §5.3, "relation to the sentinel
 hypothesis") read it as the agent's relevance signal that interrupts vicarious trial and error.
 Per real transition (s, a, r, s'):
 
