@@ -73,6 +73,8 @@ def parse_value(text: str) -> Any:
         return low.lower() == "true"
     if low.lower() in {"none", "null"}:
         return None
+    if low.lower() in {"nan", "inf", "+inf", "-inf"}:  # not JSON, but numbers a user may type
+        return float(low)
     try:
         return json.loads(low)
     except json.JSONDecodeError:
@@ -132,10 +134,11 @@ def as_array(name: str, value: Any, *, integer: bool = False) -> np.ndarray:
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor (no torch import)
         value = value.detach().cpu().numpy()
     if isinstance(value, (bool, np.bool_)) or isinstance(value, str):
-        raise TypeError(f"{name} must be a number or a sequence of numbers, got {value!r}")
+        raise TypeError(f"{name} must be a number (or one per agent), got {value!r}")
     arr = np.asarray(value)
     if arr.dtype == bool or arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be numeric, got {arr.dtype} ({value!r:.80})")
+        shown = repr(arr.tolist()) if arr.ndim else repr(arr.item())
+        raise TypeError(f"{name} must be a number (or one per agent), got {shown:.80}")
     if arr.ndim > 1:
         raise ValueError(f"{name} must be a scalar or 1-d (one value per agent), got {arr.shape}")
     if integer:
@@ -145,7 +148,8 @@ def as_array(name: str, value: Any, *, integer: bool = False) -> np.ndarray:
         return arr.astype(np.int64)
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {value!r:.80}")
+        bad = arr[~np.isfinite(arr)].ravel()[0].item()
+        raise ValueError(f"{name} must be finite, got {bad!r}")
     return arr
 
 
@@ -180,5 +184,5 @@ def check_range(
         right = ")" if hi_open else "]"
         allowed = f"{left}{_num(lo, '-inf')}, {_num(hi, 'inf')}{right}"
         which = f" ({int(bad.sum())} of {arr.size} agents)" if arr.ndim else ""
-        raise ValueError(f"{name} must be in {allowed}, got {_num(first, '')}{which}")
+        raise ValueError(f"{name} must be in {allowed}, got {first!r}{which}")
     return arr

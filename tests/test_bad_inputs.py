@@ -890,7 +890,7 @@ NAME_CASES = [
     Case("max-steps-zero-cli", sim("--max-steps", "0"), ("--max-steps", ">= 1")),
     Case("max-steps-text-cli", sim("--max-steps", "ten"), ("--max-steps", "'ten'")),
     Case("first-seed-negative-cli", sim("--first-seed", "-1"), ("--first-seed", ">= 0")),
-    Case("trial-duration-zero", sim("--trial-duration", "0"), ("trial_duration", "> 0")),
+    Case("trial-duration-zero", sim("--trial-duration", "0"), ("--trial-duration", "> 0")),
     Case("record-unknown", sim("--record", "some"), ("--record", "'some'")),
     Case("simulate-out-not-parquet", sim("--out", "x.csv"), ("--out", "x.csv", ".parquet")),
     Case(

@@ -11,6 +11,7 @@ from darkcontrol.cli._args import (
     add_set,
     int_at_least,
     parse_settings,
+    positive_float,
     refuse_overwrite,
     show_progress,
 )
@@ -58,7 +59,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--trial-duration",
-        type=float,
+        type=positive_float,
         default=1.0,
         help="seconds per trial (one real step) on the Trace's clock (default 1.0)",
     )
