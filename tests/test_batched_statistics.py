@@ -97,6 +97,9 @@ def test_dmn_schedule_block_summaries_match_reference():
             seed=i,
             w_recombined=0.0,
             reconsolidate=False,
+            # the rules the batched DMN implements (it has no allocation or relevance yet)
+            engagement="heuristic",
+            salience="rarity",
             recorder=TraceRecorder(mode="online"),
             **kw,
         )
