@@ -664,7 +664,9 @@ TRACE_CASES = [
         "regressors-output-exists",
         reg(),
         ("already exist", "--force"),
-        setup=lambda f, t: (t / "reg").mkdir() or (t / "reg" / "run-0_events.tsv").write_text("x"),
+        setup=lambda f, t: (
+            (t / "reg").mkdir() or (t / "reg" / "sub-01_task-sim_run-1_events.tsv").write_text("x")
+        ),
     ),
 ]
 

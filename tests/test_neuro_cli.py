@@ -32,10 +32,14 @@ def assert_images_decode(html_path):
         assert img.shape[0] > 50 and img.shape[1] > 50
 
 
+STEM = "sub-01_task-sim_run-1"  # Trace run 0 of a Trace without an env in its metadata
+
+
 def bandit_trace(path):
     from darkcontrol.simulation import simulate
 
-    trace, _ = simulate("darkcontrol/Bandit-v0", "q_learning", episodes=1)
+    # one 1-s trial after the other (no inter-trial interval): the 110 scans below cover them
+    trace, _ = simulate("darkcontrol/Bandit-v0", "q_learning", episodes=1, clock={"iti_s": 0.0})
     write_trace(trace, path, config={"test": True})
     return trace
 
@@ -62,15 +66,15 @@ def test_regressors_cli_writes_events_design_figure_and_diagnostics(tmp_path, ca
     )
     assert code == 0
     assert "run 0" in capsys.readouterr().out
-    events = read_events(out / "run-0_events.tsv")
+    events = read_events(out / f"{STEM}_events.tsv")
     n = int((trace["phase"] == "online").sum())
     # the vmPFC node's regressor is named after its quantity, Q(s, a)
     assert events["trial_type"].value_counts().to_dict() == {"trial": n, "rpe": n, "q": n}
-    design = pd.read_csv(out / "run-0_design.tsv", sep="\t", index_col=0)
+    design = pd.read_csv(out / f"{STEM}_design.tsv", sep="\t", index_col=0)
     assert {"rpe", "rpe_derivative", "q", "trial"} <= set(design.columns)
     assert design.shape[0] == 110
-    assert (out / "run-0_design.png").stat().st_size > 1000
-    assert (out / "run-0_vif.tsv").exists() and (out / "run-0_design.json").exists()
+    assert (out / f"{STEM}_design.png").stat().st_size > 1000
+    assert (out / f"{STEM}_vif.tsv").exists() and (out / f"{STEM}_design.json").exists()
 
 
 def test_regressors_cli_reports_offline_collisions_as_a_usage_error(tmp_path, capsys):
@@ -241,7 +245,9 @@ def test_regressors_n_scans_auto_covers_each_run(tmp_path, capsys):
     assert main(argv) == 0, capsys.readouterr().err
     # ceil((last onset + 1 s duration + 16 s HRF tail) / TR)
     for run, n in ((0, 58), (1, 24)):
-        design = pd.read_csv(tmp_path / "reg" / f"run-{run}_design.tsv", sep="\t", index_col=0)
+        design = pd.read_csv(
+            tmp_path / "reg" / f"sub-{run + 1:02d}_task-sim_run-1_design.tsv", sep="\t", index_col=0
+        )
         assert len(design) == n
     assert main(argv) == 2 and "--force" in capsys.readouterr().err
     assert main([*argv, "--force"]) == 0

@@ -47,7 +47,7 @@ def test_readme_command_line_section_runs_in_an_empty_folder(tmp_path):
     for path in (
         "trace.parquet",
         "dmn.parquet",
-        "reg/run-0_design.tsv",
+        "reg/sub-01_task-dynamaze_run-1_design.tsv",
         "demo/report.html",
         "glm/roi_table.tsv",
         "glm/report.html",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 
 from darkcontrol._util import progress
 from darkcontrol.cli._args import (
@@ -22,7 +23,9 @@ from darkcontrol.cli._args import (
 HRF_TAIL_S = 16.0
 
 HELP = """Turn a Trace (Parquet, from `darkcontrol simulate`) into fMRI regressors, one run per
-Trace run: a BIDS events.tsv (onset, duration, trial_type, modulation) with a JSON sidecar,
+Trace run, named as BIDS names a participant's run (Trace run k -> sub-<k+1>, task- the
+simulated environment, e.g. sub-01_task-dynamaze_run-1_events.tsv): a BIDS events.tsv
+(onset, duration, trial_type, modulation) with a JSON sidecar,
 the nilearn design matrix (TSV + JSON sidecar), its figure (PNG) and its collinearity
 diagnostics (variance inflation factors).
 
@@ -107,7 +110,7 @@ def add_parser(sub) -> None:
         help="rows with the same trial_type/onset/duration (nilearn would sum them)",
     )
     p.add_argument("--out", default="regressors", help="output folder (default regressors/)")
-    add_force(p, "run-*_events.tsv / _design.* / _vif.tsv files in --out")
+    add_force(p, "sub-*_task-*_run-1_events.tsv / _design.* / _vif.tsv files in --out")
     add_quiet(p)
     p.set_defaults(run=run)
 
@@ -139,6 +142,14 @@ def auto_n_scans(trace, run: int, t_r: float, durations: dict[str, float]) -> in
 
 def _none(text: str | None):
     return None if text is None or text.strip().lower() == "none" else text.strip()
+
+
+def _task_label(trace) -> str:
+    """The BIDS ``task-`` label: the simulated environment's name, alphanumerics only
+    (``darkcontrol/DynaMaze-v0`` -> ``dynamaze``), or ``sim`` when the Trace does not say."""
+    config = (trace.attrs.get("darkcontrol") or {}).get("config") or {}
+    env = str(config.get("env") or "sim").split("/")[-1].split("-v")[0]
+    return re.sub(r"[^0-9a-zA-Z]", "", env).lower() or "sim"
 
 
 def run(args) -> int:
@@ -187,9 +198,11 @@ def run(args) -> int:
     }
     dcs = {r: _design_config(args, n_scans[r], fir) for r in runs}
     out = Path(args.out)
-    stems = [f"run-{r}" for r in runs]
+    task = _task_label(trace)
+    stems = {r: f"sub-{r + 1:02d}_task-{task}_run-1" for r in runs}
     refuse_overwrite(
-        output_folder_files(out, [f"{s}_{kind}" for s in stems for kind in _OUTPUTS]), args.force
+        output_folder_files(out, [f"{s}_{kind}" for s in stems.values() for kind in _OUTPUTS]),
+        args.force,
     )
     cli = {k: v for k, v in vars(args).items() if k != "run"}
     # every run's events and design are built (and checked) before the first file is written
@@ -198,7 +211,7 @@ def run(args) -> int:
         events = trace_to_events(trace, ev_config, region_map=RegionMap.paper(), run=r)
         built.append((r, events, make_design(events, dcs[r])))
     for r, events, design in built:
-        stem = out / f"run-{r}"
+        stem = out / stems[r]
         write_events(events, f"{stem}_events.tsv", extra={"trace": str(args.trace)})
         write_design(design, f"{stem}_design.tsv", config={**cli, "n_scans": n_scans[r]})
         plot_design(design, f"{stem}_design.png", title=f"run {r}")
