@@ -154,6 +154,11 @@ def simulate_agent(seed: int, n_blocks: int, lesion: str = "none"):
         "q_learning",
         env,
         account="full",
+        # the mechanisms this study was declared and calibrated with (before issue 12's
+        # allocation, relevance sentinel and learned recombination became the defaults)
+        engagement="heuristic",
+        salience="rarity",
+        recombine="association",
         seed=seed,
         record_changes=True,
         lesion=lesion,
@@ -345,6 +350,7 @@ def main(argv=None) -> int:
         "tr": TR,
         "env": ENV_ID,
         "account": "full",
+        "mechanisms": {"engagement": "heuristic", "salience": "rarity", "recombine": "association"},
         "agent": {"name": "q_learning", "policy": "epsilon_greedy", "gamma": GAMMA},
         "region_map": MAP,
         "n_shuffles": N_SHUFFLES,

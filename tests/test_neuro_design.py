@@ -197,7 +197,7 @@ def test_a_tabular_agents_update_norm_is_collinear_with_its_abs_rpe():
     from darkcontrol.regions import RegionMap
     from darkcontrol.simulation import simulate
 
-    trace, _ = simulate("darkcontrol/Bandit-v0", "q_learning", episodes=1)
+    trace, _ = simulate("darkcontrol/Bandit-v0", "q_learning", episodes=1, clock={"iti_s": 0.0})
     ev = trace_to_events(trace, region_map=RegionMap.paper(), quantities=("rTPJ", "PMC"))
     with pytest.raises(ValueError, match=r"rank deficient.*(rTPJ|PMC) = combination of"):
         make_design(ev, DesignConfig(t_r=2.0, n_scans=110))
