@@ -77,6 +77,9 @@ def train(name: str, slip: float, episodes: int, seed: int, polyak: bool = False
     simulate(env, agent, episodes=half, seeds=[seed])[1].runs[0]
     acc = np.zeros((env.n_states, env.n_actions))
     for _ in range(half):
+        # a fresh recorder per call: simulate returns an instance's whole Trace, and 3,000
+        # calls on one growing recorder would cost O(n^2) (noted for the runner's API)
+        agent.recorder = TraceRecorder(mode="online")
         simulate(env, agent, episodes=1, seeds=[None])[1].runs[0]
         acc += agent.q_values()
     return agent, acc / half
