@@ -6,7 +6,7 @@ Q-learning and Dyna-Q (n = 10), side by side:
 - baselines (``benchmarks/baselines.py``): a minimal plain-Python loop of the same algorithm
   (nothing recorded, and one tuple per step recorded) and the same loop compiled with numba,
   one agent at a time; gymnasium's ``SyncVectorEnv`` with numpy Q-learning on top;
-- the package's single-agent reference loop (``agents.runner.run_episodes``, Trace recorder
+- the package's single-agent reference loop (``darkcontrol.simulate``, Trace recorder
   in its ``full`` and ``summary`` modes), shown separately: it records a Trace row per step;
 - ``darkcontrol.batched`` on both backends (``torch``: the lockstep tensor program;
   ``numba``: the compiled agent-major CPU kernel) at B = 1 ... 65,536, recording nothing and

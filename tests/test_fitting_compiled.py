@@ -13,10 +13,10 @@ import pytest
 
 import darkcontrol.envs  # noqa: F401
 from darkcontrol.agents.registry import make_agent
-from darkcontrol.agents.runner import run_episodes
 from darkcontrol.neuro.behavior import Behavior
 from darkcontrol.neuro.fitting import FitConfig, fit
 from darkcontrol.neuro.likelihood import MODELS, make_model
+from darkcontrol.simulation import simulate
 from darkcontrol.trace import TraceRecorder
 
 ENVS = {
@@ -103,7 +103,7 @@ def test_the_models_that_have_an_agent_share_its_name_and_parameter_names():
 
 
 def _trace_behaviour(model, agent, env, episodes):
-    run_episodes(agent, env, episodes, seed=7, max_steps=80)
+    simulate(env, agent, episodes=episodes, seeds=[7], max_steps=80)
     tr = agent.recorder.to_frame()
     tr = tr[tr["phase"] == "online"].reset_index(drop=True)
     if model.task == "two_step":

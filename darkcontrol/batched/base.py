@@ -5,7 +5,7 @@ world (``BatchedWorld``), learns online, then plans offline. An agent whose epis
 (terminal state or ``max_steps`` reached, the runner's truncation) starts a new one at once
 (auto-reset); an agent that has finished its ``n_episodes`` keeps stepping with every update
 masked off (its values, model and curves no longer change) until all agents are done. This is
-:func:`darkcontrol.agents.runner.run_episodes` for each agent: act, step, observe (truncated
+:func:`darkcontrol.simulate` for each agent: act, step, observe (truncated
 episodes bootstrap), plan after every real step.
 
 Randomness: agent i's uniforms are ``CounterRNG`` draws of (seed_i, t, slot), slots 0-2 the
