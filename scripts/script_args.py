@@ -62,3 +62,72 @@ def parse(p: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse
 def progress(args: argparse.Namespace) -> bool:
     """Progress bars only on a terminal and without ``--quiet``."""
     return not args.quiet and sys.stderr.isatty()
+
+
+def scale_options(p: argparse.ArgumentParser) -> None:
+    """``--jobs N`` and ``--scheduler ADDRESS``: where :func:`map_seeds` runs the seeds."""
+    g = p.add_argument_group("scale-out (the seeds are independent; results do not depend on it)")
+    g.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="local worker processes, one seed each at a time (default 1: in this process)",
+    )
+    g.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="a Dask distributed scheduler (tcp://host:8786), or 'local' for a LocalCluster "
+        "of --jobs workers; needs pip install 'darkcontrol[distributed]'",
+    )
+
+
+def map_seeds(fn: Callable[..., Any], seeds: list[int], args: argparse.Namespace, *extra: Any):
+    """``[fn(seed, *extra) for seed in seeds]``, in order, run where ``--jobs/--scheduler`` say.
+
+    ``fn`` must be a module-level function of the script (picklable) and every seed's result
+    must depend on that seed alone, so the output is the same wherever it runs. Worker
+    processes use one torch/BLAS thread each."""
+    jobs = getattr(args, "jobs", 1)
+    scheduler = getattr(args, "scheduler", None)
+    if jobs < 1:
+        raise SystemExit(f"--jobs must be >= 1, got {jobs}")
+    if scheduler is None and jobs == 1:
+        return [fn(s, *extra) for s in seeds]
+    if scheduler is not None:
+        try:
+            from distributed import Client, LocalCluster
+        except ModuleNotFoundError:
+            raise SystemExit(
+                "--scheduler needs dask distributed: pip install 'darkcontrol[distributed]'"
+            ) from None
+        cluster = (
+            LocalCluster(n_workers=jobs, threads_per_worker=1, dashboard_address=None)
+            if scheduler == "local"
+            else None
+        )
+        with Client(cluster if cluster is not None else scheduler) as client:
+            futures = client.map(fn, seeds, *[[e] * len(seeds) for e in extra], pure=False)
+            out = client.gather(futures)
+        if cluster is not None:
+            cluster.close()
+        return out
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    with cf.ProcessPoolExecutor(
+        jobs, mp_context=mp.get_context("spawn"), initializer=_one_thread
+    ) as pool:
+        return list(pool.map(fn, seeds, *[[e] * len(seeds) for e in extra]))
+
+
+def _one_thread() -> None:
+    import os
+
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ModuleNotFoundError:  # pragma: no cover - torch is a dependency
+        pass
