@@ -61,7 +61,7 @@ recombination; prioritised replay redraws a chunk of 64 memories in O(|D|) numpy
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -78,6 +78,12 @@ from darkcontrol.dmn.memory import ExperienceMemory
 from darkcontrol.dmn.recombine import Recombiner
 from darkcontrol.dmn.sentinel import Sentinel
 from darkcontrol.trace import TraceRecorder
+
+#: how replay picks its memories (:class:`DMNAgent` ``replay_order=``): "independent" draws
+#: each memory from D on its own (uniform or prioritised; the default), "sequence" chains them
+#: (reverse sweeps from value changes, forward sweeps ahead of the agent; see
+#: :meth:`DMNAgent._replay_sequence`)
+REPLAY_ORDERS = ("independent", "sequence")
 
 
 class DMNAgent(Agent):
@@ -111,6 +117,35 @@ class DMNAgent(Agent):
         (``agent="replay_q", features="onehot"|"tiles"``), as ``agent_features=`` would be.
     agent_params : dict, optional
         The agent's hyper-parameters.
+    replay_order : str
+        ``"independent"`` (default: each replayed memory is drawn from D on its own, uniform
+        or prioritised, as in Lin 1992 and Schaul et al. 2016) or ``"sequence"``: replay
+        chained through states by two sweeps (:meth:`_replay_sequence`): a *reverse* sweep
+        from every value change (prioritised sweeping, Moore & Atkeson 1993: when a backup,
+        real or replayed, changes V(s) = max_a Q(s, a), the latest remembered transitions into
+        s are re-scored with priority |delta|, and replay takes the largest one above
+        ``sweep_threshold``), and, when none is above it, a *forward* sweep ahead of the agent
+        (``replay_ahead``: from where the agent is, the latest memory of the action its policy
+        picks, then on from that memory's next state). Offline replay rows then carry
+        ``replay_kind`` ("sweep" | "ahead" | "draw": an independent draw when neither sweep
+        can go on). Needs a one-transition learner with a discount factor.
+    sweep_threshold : float
+        |delta| above which a queued transition is swept (> 0; ``inf``: no reverse sweeps).
+    replay_ahead : bool
+        Forward sweeps ahead of the agent under ``replay_order="sequence"`` (False: an
+        independent draw instead).
+    offline_reward : callable, optional
+        ``offline_reward(s, a, s_next) -> float``, added to the reward of every offline
+        backup the DMN makes through the agent's ``learn_offline`` (replay, simulation,
+        recombination, compute-matched controls; for a minibatch learner, each item) and never
+        to real (online) experience: an artificial reward paired with what is replayed, e.g.
+        medial-forebrain-bundle stimulation triggered by the replay of a place (de
+        Lavilleon et al. 2015, Nat Neurosci). Rows it touched carry ``stimulation`` (the
+        added reward; 0 elsewhere; a minibatch row: the sum) and the backed-up ``reward``
+        includes it; ``n_stimulated`` counts the backups that got a non-zero one. Not applied
+        to the agent's own planner (``use_agent_planner=True`` is refused with it) nor to
+        decision-time rollouts (evaluation, not backups). The callable must return a finite
+        number.
     **params
         Flat parameters split by :func:`darkcontrol.dmn.config.split_params`: DMNConfig
         fields go to the DMN, ``agent_``-prefixed keys and the agent's config fields go to the
@@ -133,6 +168,10 @@ class DMNAgent(Agent):
         recorder: TraceRecorder | None = None,
         features: np.ndarray | None = None,
         agent_params: Mapping[str, Any] | None = None,
+        replay_order: str = "independent",
+        sweep_threshold: float = 1e-3,
+        replay_ahead: bool = True,
+        offline_reward: Callable[[int, int, int], float] | None = None,
         **params: Any,
     ) -> None:
         agent_cls = _agent_class(agent)
@@ -282,6 +321,56 @@ class DMNAgent(Agent):
         self.spe_sum = 0.0
         self.arrivals = np.zeros(S, dtype=np.int64)  # real arrivals in each state
         self._init_learner_lesion_decision()
+        self._init_sequence_stimulation(replay_order, sweep_threshold, replay_ahead, offline_reward)
+
+    def _init_sequence_stimulation(
+        self, order: str, threshold: float, ahead: bool, offline_reward: Any
+    ) -> None:
+        """Sequential replay and the offline-reward hook (issue 13): validated here."""
+        if order not in REPLAY_ORDERS:
+            raise ValueError(f"replay_order must be one of {REPLAY_ORDERS}, got {order!r}")
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, (int, float, np.integer, np.floating))
+            or not threshold > 0
+        ):
+            raise ValueError(
+                f"sweep_threshold must be a number > 0 (inf allowed), got {threshold!r}"
+            )
+        if not isinstance(ahead, bool):
+            raise TypeError(f"replay_ahead must be a bool, got {ahead!r}")
+        if offline_reward is not None and not callable(offline_reward):
+            raise TypeError(
+                f"offline_reward must be a callable (s, a, s_next) -> float or None, got "
+                f"{offline_reward!r}"
+            )
+        if offline_reward is not None and self.config.use_agent_planner:
+            raise ValueError(
+                "offline_reward is added to the DMN's own offline backups; the agent's planner "
+                "(use_agent_planner=True) makes backups the DMN does not see: set one of them"
+            )
+        if order == "sequence":
+            if self._learn_batch is not None:
+                raise ValueError(
+                    f"replay_order='sequence' replays one transition at a time; agent "
+                    f"{self.agent.name!r} learns offline from minibatches"
+                )
+            if self.gamma is None:
+                raise ValueError(
+                    f"replay_order='sequence' queues transitions by |delta|, which needs the "
+                    f"agent's discount; {self.agent.name!r} has no gamma"
+                )
+        self.replay_order = order
+        self.sweep_threshold = float(threshold)
+        self.replay_ahead = ahead
+        self.offline_reward = offline_reward
+        self.n_stimulated = 0  # offline backups given a non-zero offline_reward
+        self.n_sweep = self.n_ahead = self.n_draw = 0  # replay steps by kind (sequence)
+        S, A = self.n_states, self.n_actions
+        seq = order == "sequence"
+        self._sweep_p = np.zeros((S, A), dtype=np.float64) if seq else None
+        self._last_slot = np.full((S, A), -1, dtype=np.int64) if seq else None
+        self._ahead: int | None = None
 
     def _init_learner_lesion_decision(self) -> None:
         """The batch learner, graded lesion and decision-time evaluation (issue 12, items 3, 5
@@ -505,6 +594,10 @@ class DMNAgent(Agent):
             "recombine_mode": self.recombine_mode,
             "learner": self.agent.describe(),
             "seed": self.seed,
+            "replay_order": self.replay_order,
+            "sweep_threshold": self.sweep_threshold,
+            "replay_ahead": self.replay_ahead,
+            "offline_reward": None if self.offline_reward is None else repr(self.offline_reward),
         }
 
     def counters(self) -> dict[str, float]:
@@ -544,7 +637,9 @@ class DMNAgent(Agent):
         else:
             m.update(s, a, r, s2, terminated)
         self.arrivals[s2] += 1
-        self.memory.add(s, a, r, s2, terminated)
+        slot = self.memory.add(s, a, r, s2, terminated)
+        if self._last_slot is not None:
+            self._last_slot[s, a] = slot
         self._last_real = (s, a, r, s2, terminated)
         self.association.update(s, s2, terminated)
         if self.recombiner is not None:
@@ -591,7 +686,11 @@ class DMNAgent(Agent):
         if self.changes is not None:
             before = self._snapshot(s)
             t = self.recorder.time
+        if self._sweep_p is not None:
+            v0 = float(self.agent.q_values()[s].max())
         self.agent.observe(s, a, r, s2, terminated, truncated, fields=ctx, info=info)
+        if self._sweep_p is not None:  # a real value change re-scores the pairs leading in
+            self._requeue(s, a, v0, float(self.gamma))
         if self.changes is not None:
             self._log_change(t, "online", "env", s, before)
         self.n_online += 1
@@ -657,6 +756,7 @@ class DMNAgent(Agent):
             return 0
         spacing = (DEFAULT_CLOCK if clock is None else clock).spacing(seconds, n + n_control)
         self.recorder.offline_dt = spacing
+        self._ahead = self._last_state  # a forward sweep starts where the agent is
         gamma = cfg.rest_gamma if kind == "rest" else None
         gamma = None if gamma is None else float(gamma)
         done = self._offline_steps(n, gamma) if n else 0
@@ -761,6 +861,10 @@ class DMNAgent(Agent):
         count: bool = True,
     ) -> None:
         ctx = {"spe": self.model.spe(s, a, s2), **(fields or {})}
+        if self.offline_reward is not None:
+            stim = self._stimulation(s, a, s2)
+            r += stim
+            ctx["stimulation"] = stim
         if self._purpose:
             ctx.setdefault("purpose", "learning")
         if self.changes is not None:
@@ -794,6 +898,10 @@ class DMNAgent(Agent):
         ctx: dict[str, Any] = {"spe": float(np.mean([spe(*x) for x in zip(s, a, s2)]))}
         if self._purpose:
             ctx["purpose"] = "learning"
+        if self.offline_reward is not None:
+            stims = [self._stimulation(*x) for x in zip(s, a, s2)]
+            r = [ri + si for ri, si in zip(r, stims)]
+            ctx["stimulation"] = float(np.sum(stims))
         batch = {"states": s, "actions": a, "rewards": r, "next_states": s2, "terminated": t}
         res = self._learn_batch(batch, source="replay", gamma=gamma, fields=ctx)
         if mem.prioritised:
@@ -805,6 +913,9 @@ class DMNAgent(Agent):
         if self._learn_batch is not None:
             self._replay_batch(gamma)
             return
+        if self._sweep_p is not None:
+            self._replay_sequence(gamma)
+            return
         mem = self.memory
         i = mem.sample()
         s, a, r, s2, t = self._recall(i)
@@ -814,6 +925,119 @@ class DMNAgent(Agent):
             y = r if t else r + g * float(Q[s2].max())
             mem.set_priority(i, y - float(Q[s, a]))
         self._learn(s, a, r, s2, t, "replay", gamma)
+
+    # -- sequential replay: reverse sweeps from value changes, forward sweeps ahead -----------
+    def _replay_sequence(self, gamma: float | None = None) -> None:
+        """One replay step of ``replay_order="sequence"``: which memory is replayed.
+
+        1. Reverse sweep (prioritised sweeping, Moore & Atkeson 1993; cf. reverse replay after
+           reward, Foster & Wilson 2006): the (s, a) with the largest priority
+           p(s, a) = |delta| = |r + gamma (1 - done) max_a' Q(s', a') - Q(s, a)| of its latest
+           memory, if p > ``sweep_threshold``. A backup that changes V(s) = max_a Q(s, a)
+           (this one, or a real step in :meth:`observe`) re-scores the latest memories of the
+           model's predecessor pairs of s, so the sweep moves backwards from a change.
+        2. Otherwise, with ``replay_ahead``, a forward sweep: from where the agent is (its last
+           arrival, reset at each offline window) the latest memory of an action drawn from the
+           agent's policy among the remembered ones (walls avoided when another is
+           remembered), then on from that memory's next state (back to the agent's place after
+           a terminal memory).
+        3. Otherwise (no memory ahead) one memory drawn from D (uniform or prioritised).
+        The replayed pair's own priority becomes its |delta| after the backup. Costs O(A) per
+        step plus O(predecessors) after a value change (O(|D|) when the ring buffer reused a
+        pair's latest slot)."""
+        g = float(self.gamma if gamma is None else gamma)
+        P, kind, i = self._sweep_p, "draw", -1
+        k = int(P.argmax())
+        if P.flat[k] > self.sweep_threshold:
+            i = self._slot_of(*divmod(k, self.n_actions))
+            kind = "sweep"
+        if i < 0 and self.replay_ahead and self._ahead is not None:
+            i = self._ahead_slot(self._ahead)
+            if i >= 0:
+                kind = "ahead"
+            else:
+                self._ahead = None
+        if i < 0:
+            i = self.memory.sample()
+            kind = "draw"
+        s, a, r, s2, t = self._recall(i)
+        v0 = float(self.agent.q_values()[s].max())
+        self._learn(s, a, r, s2, t, "replay", gamma, {"replay_kind": kind})
+        if kind == "ahead":
+            self.n_ahead += 1
+            self._ahead = self._last_state if t else s2
+        elif kind == "sweep":
+            self.n_sweep += 1
+        else:
+            self.n_draw += 1
+        self._requeue(s, a, v0, g)
+
+    def _slot_of(self, s: int, a: int) -> int:
+        """Slot of the latest memory of (s, a) (-1: none; the ring buffer may have reused it)."""
+        mem, i = self.memory, int(self._last_slot[s, a])
+        if 0 <= i < len(mem) and mem.states[i] == s and mem.actions[i] == a:
+            return i
+        n = len(mem)
+        idx = np.flatnonzero((mem.states[:n] == s) & (mem.actions[:n] == a))
+        i = int(idx[-1]) if len(idx) else -1
+        self._last_slot[s, a] = i
+        if i < 0:
+            self._sweep_p[s, a] = 0.0
+        return i
+
+    def _abs_delta(self, Q: np.ndarray, s: int, a: int, g: float) -> float:
+        """|delta| of the latest memory of (s, a) under Q (0 without one)."""
+        i = self._slot_of(s, a)
+        if i < 0:
+            return 0.0
+        mem = self.memory
+        y = float(mem.rewards[i])
+        if not mem.terminated[i]:
+            y += g * float(Q[int(mem.next_states[i])].max())
+        return abs(y - float(Q[s, a]))
+
+    def _requeue(self, s: int, a: int, v0: float, g: float) -> None:
+        """After a backup of (s, a): its own priority, and, if V(s) moved, the priorities of
+        the pairs the model says lead into s."""
+        Q = self.agent.q_values()
+        P = self._sweep_p
+        P[s, a] = self._abs_delta(Q, s, a, g)
+        if float(Q[s].max()) != v0:
+            for p, b in self.model.predecessor_pairs(s):
+                P[p, b] = self._abs_delta(Q, p, b, g)
+
+    def _ahead_slot(self, x: int) -> int:
+        """The memory a forward sweep replays from state ``x`` (-1: none remembered)."""
+        slots = [self._slot_of(x, b) for b in np.flatnonzero(self._last_slot[x] >= 0).tolist()]
+        slots = [i for i in slots if i >= 0]
+        if not slots:
+            return -1
+        moves = [i for i in slots if int(self.memory.next_states[i]) != x]
+        slots = moves or slots
+        probs = self.agent.policy(x)
+        p = [float(probs[int(self.memory.actions[i])]) for i in slots]
+        total = sum(p)
+        if not total > 0:
+            p, total = [1.0] * len(slots), float(len(slots))
+        u = self._rand() * total
+        for i, pk in zip(slots, p):
+            u -= pk
+            if u < 0.0:
+                return i
+        return slots[-1]
+
+    # -- the offline-reward hook (issue 13: stimulation paired with replay) --------------------
+    def _stimulation(self, s: int, a: int, s2: int) -> float:
+        """offline_reward(s, a, s') as a finite float; counts the non-zero ones."""
+        v = self.offline_reward(int(s), int(a), int(s2))
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"offline_reward must return a number, got {v!r}")
+        v = float(v)
+        if not np.isfinite(v):
+            raise ValueError(f"offline_reward must return a finite number, got {v!r}")
+        if v != 0.0:
+            self.n_stimulated += 1
+        return v
 
     def _simulate(self, gamma: float | None = None) -> None:
         """One step of a Monte Carlo rollout of the agent's policy in the learned model."""
