@@ -51,7 +51,8 @@ counts and the Mattar-Daw-style event counts (runs of >= 4 same-direction steps,
 
 Calibration: the sweep threshold (1e-3, 0.01, 0.05 tried), alpha = 1 (with alpha < 1 a swept
 memory keeps (1 - alpha) of its |delta| and is rehearsed in place), the windows and the
-controls were set on seeds 100-102 (``--seed 100``); reported runs use seeds 0.. .
+controls were set on seeds 100-102, the quick run checked on seeds 100-105 (``--seed 100``);
+reported runs use seeds 0.. .
 
 Scale: every agent's result depends on its seed alone and runs through
 ``script_args.map_seeds`` (``--jobs N`` local processes, ``--scheduler tcp://...`` a Dask
@@ -91,7 +92,7 @@ ENV_ID = "darkcontrol/OpenMaze-v0"
 ALPHA, GAMMA, EPSILON = 1.0, 0.9, 0.1
 SWEEP_THRESHOLD = 0.05
 MAX_STEPS = 2000
-CALIBRATION_SEEDS = [100, 101, 102]
+CALIBRATION_SEEDS = list(range(100, 106))
 
 SPECS = {
     "reverse_after_reward": ClaimSpec(
