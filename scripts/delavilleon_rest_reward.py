@@ -5,8 +5,8 @@ Claim (de Lavilleon, Lacroix, Rondi-Reig & Benchenane 2015, Nat Neurosci 18:493-
 navigation": medial-forebrain-bundle stimulation triggered by the spontaneous firing of one
 place cell during sleep made mice go to that cell's place field when awake; stimulation not
 paired with the cell's firing did not), read as a property of the DMN's offline processing
-(Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, section "Hippocampus: memory,
-space and experience replay": offline replay of (s, a, r, s') from memory trains the same
+(Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, §3.3 "The hippocampus:
+memory, space, and experience replay": offline replay of (s, a, r, s') from memory trains the same
 values that choose actions awake). The mechanism: the DMN replays remembered transitions at
 rest and learns from them; an artificial reward added to exactly those offline backups that
 arrive in a target place X (``DMNAgent(offline_reward=...)``, applied to offline backups only,

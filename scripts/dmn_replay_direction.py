@@ -3,8 +3,8 @@
 Claim (Diba & Buzsaki 2007, Nat Neurosci 10:1241-1242: on a familiar track, hippocampal
 sequences replay the coming run *forward* before it starts and the run just made in *reverse*
 after reward; Foster & Wilson 2006, Nature 440:680-683), read as a property of the DMN's
-hippocampal replay (Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, section
-"Hippocampus: memory, space and experience replay"). The separate Mattar-Daw agent
+hippocampal replay (Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341,
+§3.3 "The hippocampus: memory, space, and experience replay"). The separate Mattar-Daw agent
 (``scripts/replay_forward_reverse.py``) produces it by gain x need; here the question is
 whether the DMN model does. Its default replay (``replay_order="independent"``: each memory
 drawn from D on its own, uniform or by |delta|) has no order at all, so it cannot. This study

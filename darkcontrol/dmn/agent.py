@@ -55,6 +55,14 @@ function"; equations in the methods' docstrings and in ``darkcontrol/dmn/README.
   ``decision_depth`` per candidate action in the learned model before each choice
   (:meth:`DMNAgent._decide`), recorded as offline rows with ``purpose="decision"``.
 
+Issue 13 additions (both off by default: the Traces of the defaults are unchanged):
+
+- **sequential replay** (``replay_order="sequence"``, :meth:`DMNAgent._replay_sequence`):
+  reverse sweeps from value changes (prioritised sweeping) and forward sweeps ahead of the
+  agent, so that replay has a direction (``scripts/dmn_replay_direction.py``);
+- **stimulation paired with offline backups** (``offline_reward(s, a, s_next) -> float``):
+  an artificial reward added to offline backups only (``scripts/delavilleon_rest_reward.py``).
+
 Each offline step costs O(1) Python work (a few O(S) or O(A) numpy reads for rollouts and
 recombination; prioritised replay redraws a chunk of 64 memories in O(|D|) numpy).
 """
