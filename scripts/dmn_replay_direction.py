@@ -40,13 +40,15 @@ interval excludes 0 on the declared side):
 | reverse_after_reward | reverse share - forward share, after reward   | paired_t  | > 0  |
 | forward_before_run   | forward share - reverse share, before a run   | paired_t  | > 0  |
 
-Controls (the same agents and seeds, the same number of replay steps, each evaluated with the
-claim's own test; they must *not* hold): ``uniform_replay`` (both claims: the ordering
+Controls (the same agents and seeds, the same replay budget per window, each evaluated with
+the claim's own test; they must *not* hold): ``uniform_replay`` (both claims: the ordering
 mechanism removed, ``replay_order="independent"``, uniform draws from D, the DMN's default);
 ``no_reverse_sweep`` (reverse_after_reward: ``sweep_threshold=inf``, forward sweeps only);
 ``no_forward_sweep`` (forward_before_run: ``replay_ahead=False``, reverse sweeps and otherwise
-uniform draws). ``checks`` reports the seeds on which each claim holds alone, the replay-kind
-counts and the Mattar-Daw-style event counts (runs of >= 4 same-direction steps,
+uniform draws). Compute-matched means the same replay budget per offline window (10 steps per
+ITI); the total differs with the number of steps the laps take. ``checks`` reports the seeds
+on which each claim holds alone, the replay-kind counts, the total replay steps and the
+Mattar-Daw-style event counts (runs of >= 4 same-direction steps,
 :func:`darkcontrol.analysis.direction_summary`).
 
 Calibration: the sweep threshold (1e-3, 0.01, 0.05 tried), alpha = 1 (with alpha < 1 a swept
@@ -252,9 +254,8 @@ def main(argv=None) -> int:
             c: {k: int(sum(r[c]["kinds"][k] for r in per_seed)) for k in ("sweep", "ahead", "draw")}
             for c in CONDITIONS
         },
-        "replay_steps_per_condition": {
-            c: int(sum(r[c]["n_replay"] for r in per_seed)) for c in CONDITIONS
-        },
+        # 10 per 1-s ITI in every condition; totals differ with the laps' lengths
+        "replay_steps_total": {c: int(sum(r[c]["n_replay"] for r in per_seed)) for c in CONDITIONS},
         "events_min4": {
             c: {
                 w: {
