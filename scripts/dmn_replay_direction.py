@@ -49,7 +49,9 @@ uniform draws). Compute-matched means the same replay budget per offline window 
 ITI); the total differs with the number of steps the laps take. ``checks`` reports the seeds
 on which each claim holds alone, the replay-kind counts, the total replay steps and the
 Mattar-Daw-style event counts (runs of >= 4 same-direction steps,
-:func:`darkcontrol.analysis.direction_summary`).
+:func:`darkcontrol.analysis.direction_summary`), and, as a reference (not a control), both
+tests on the DMN's other existing order, independent draws prioritised by |delta|
+(``replay_priority="prioritised"``, Schaul et al. 2016): ``checks.prioritised_replay``.
 
 Calibration: the sweep threshold (1e-3, 0.01, 0.05 tried), alpha = 1 (with alpha < 1 a swept
 memory keeps (1 - alpha) of its |delta| and is rehearsed in place), the windows and the
@@ -123,6 +125,8 @@ CONDITIONS = {
         "sweep_threshold": SWEEP_THRESHOLD,
         "replay_ahead": False,
     },
+    # not a control: the DMN's other existing order, independent draws by |delta| (Schaul 2016)
+    "prioritised_replay": {"replay_order": "independent", "replay_priority": "prioritised"},
 }
 CONTROLS = {
     "reverse_after_reward": ("uniform_replay", "no_reverse_sweep"),
@@ -231,7 +235,8 @@ def main(argv=None) -> int:
         p.error(f"--laps must be >= 3, got {args.laps}")
     seeds = seeds_of(args)
     say = (lambda *a, **k: None) if args.quiet else print
-    say(f"replay direction on {ENV_ID}: {len(seeds)} agents x {args.laps} laps x 4 conditions")
+    n = len(CONDITIONS)
+    say(f"replay direction on {ENV_ID}: {len(seeds)} agents x {args.laps} laps x {n} conditions")
     per_seed = map_seeds(run_one_seed, seeds, args, args.laps)
 
     claims = []
@@ -246,7 +251,12 @@ def main(argv=None) -> int:
                 seed=1000 * k,
             )
         )
+    reference = {}
+    for k, name in enumerate(SPECS):
+        r = claim(SPECS[name], *effects(per_seed, "prioritised_replay", name), seed=2000 + k)
+        reference[name] = {"effect": r.effect, "ci": list(r.ci), "holds": r.holds}
     checks = {
+        "prioritised_replay": reference,
         "seeds_holding": {
             name: int(np.sum(np.subtract(*effects(per_seed, "dmn", name)) > 0)) for name in SPECS
         },
