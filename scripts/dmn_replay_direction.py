@@ -51,7 +51,8 @@ on which each claim holds alone, the replay-kind counts, the total replay steps 
 Mattar-Daw-style event counts (runs of >= 4 same-direction steps,
 :func:`darkcontrol.analysis.direction_summary`), and, as a reference (not a control), both
 tests on the DMN's other existing order, independent draws prioritised by |delta|
-(``replay_priority="prioritised"``, Schaul et al. 2016): ``checks.prioritised_replay``.
+(``replay_priority="prioritised"``, Schaul et al. 2016): ``checks.prioritised_replay``
+(default run only; ``--quick`` skips it).
 
 Calibration: the sweep threshold (1e-3, 0.01, 0.05 tried), alpha = 1 (with alpha < 1 a swept
 memory keeps (1 - alpha) of its |delta| and is rehearsed in place), the windows and the
@@ -138,6 +139,7 @@ CONTROL_TEXT = {
     "no_forward_sweep": "replay_ahead=False: no forward sweeps ahead of the agent",
 }
 WINDOWS = ("start", "goal")
+REFERENCE = "prioritised_replay"  #: reported in checks, not a control (default run only)
 
 
 # -- simulation --------------------------------------------------------------------------------
@@ -188,10 +190,10 @@ def replay_directions(trace: pd.DataFrame) -> pd.DataFrame:
     return off
 
 
-def run_one_seed(seed: int, n_laps: int) -> dict:
+def run_one_seed(seed: int, n_laps: int, conditions: tuple[str, ...]) -> dict:
     """Shares of forward and reverse replay before runs and after reward, per condition."""
     out: dict = {"seed": seed}
-    for cond in CONDITIONS:
+    for cond in conditions:
         trace, dmn = simulate_agent(seed, n_laps, cond)
         off = replay_directions(trace)
         off = off[off["lap"] >= 1]
@@ -235,9 +237,11 @@ def main(argv=None) -> int:
         p.error(f"--laps must be >= 3, got {args.laps}")
     seeds = seeds_of(args)
     say = (lambda *a, **k: None) if args.quiet else print
-    n = len(CONDITIONS)
+    # the reference condition (not a control) only in the default run: --quick stays short
+    conds = tuple(c for c in CONDITIONS if not (args.quick and c == REFERENCE))
+    n = len(conds)
     say(f"replay direction on {ENV_ID}: {len(seeds)} agents x {args.laps} laps x {n} conditions")
-    per_seed = map_seeds(run_one_seed, seeds, args, args.laps)
+    per_seed = map_seeds(run_one_seed, seeds, args, args.laps, conds)
 
     claims = []
     for k, (name, spec) in enumerate(SPECS.items()):
@@ -252,8 +256,8 @@ def main(argv=None) -> int:
             )
         )
     reference = {}
-    for k, name in enumerate(SPECS):
-        r = claim(SPECS[name], *effects(per_seed, "prioritised_replay", name), seed=2000 + k)
+    for k, name in enumerate(SPECS if REFERENCE in conds else ()):
+        r = claim(SPECS[name], *effects(per_seed, REFERENCE, name), seed=2000 + k)
         reference[name] = {"effect": r.effect, "ci": list(r.ci), "holds": r.holds}
     checks = {
         "prioritised_replay": reference,
@@ -262,10 +266,10 @@ def main(argv=None) -> int:
         },
         "replay_kinds": {
             c: {k: int(sum(r[c]["kinds"][k] for r in per_seed)) for k in ("sweep", "ahead", "draw")}
-            for c in CONDITIONS
+            for c in conds
         },
         # 10 per 1-s ITI in every condition; totals differ with the laps' lengths
-        "replay_steps_total": {c: int(sum(r[c]["n_replay"] for r in per_seed)) for c in CONDITIONS},
+        "replay_steps_total": {c: int(sum(r[c]["n_replay"] for r in per_seed)) for c in conds},
         "events_min4": {
             c: {
                 w: {
@@ -274,7 +278,7 @@ def main(argv=None) -> int:
                 }
                 for w in WINDOWS
             }
-            for c in CONDITIONS
+            for c in conds
         },
     }
     config = {
@@ -303,7 +307,7 @@ def main(argv=None) -> int:
             f"{'holds' if c.holds else 'does not hold'} | controls: {ctl}"
         )
     say(f"  seeds on which each claim holds: {checks['seeds_holding']} of {len(seeds)}")
-    fig = figure(per_seed, claims)
+    fig = figure(per_seed, claims, conds)
     png = save(fig, out, STUDY, {"per_seed": per_seed}, config)
     plt.close(fig)
     say(f"wrote {path}")
@@ -311,9 +315,8 @@ def main(argv=None) -> int:
     return 0
 
 
-def figure(per_seed: list[dict], claims):
+def figure(per_seed: list[dict], claims, conds):
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), gridspec_kw={"width_ratios": [1, 1, 0.9]})
-    conds = list(CONDITIONS)
     x = np.arange(len(conds))
     for ax, where, title in zip(
         axes[:2], WINDOWS, ("before a run (ITI after a lap's first step)", "after reward")
