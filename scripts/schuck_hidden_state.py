@@ -20,7 +20,10 @@ stimulus-value association): the belief b_t over hidden states for the belief ag
 history window for the history agent. That pattern is what is decoded (as multivoxel decoding
 reads a pattern, not one number). The scalar ``q`` itself is decoded too and reported under
 ``checks.value_scalar`` (not a claim: a value says how good the believed state is, not which
-one it is, so it need not carry a symmetric context).
+one it is, so it need not carry a symmetric context). ``checks.pooled_over_observations``
+decodes without holding the observation fixed: there the current observation itself (the
+previous trial's feedback, under a policy that tracks the context) can carry the context,
+which is why the claims hold the observation fixed.
 
 Task: ``darkcontrol/HiddenContext-v0`` (envs/hidden_context.py; hazard 0.05, p_reward 0.9,
 200 trials per episode): respond to a stimulus x by the rule "same" or "opposite", set by a
@@ -328,6 +331,9 @@ def run_one_seed(seed: int, n_episodes: int) -> dict:
             shuffled[m] = context[rng.permutation(m)]
         res["shuffled_labels"] = decode(X, shuffled, obs, groups)
         res["value_scalar"] = decode(t[["q"]].to_numpy(), context, obs, groups)
+        # pooled over observations (the visible part not held fixed): what the observation
+        # itself says about the context (its feedback, given a policy that tracks the context)
+        res["pooled"] = decode(X, context, np.zeros_like(obs), groups)
         res["mean_return"] = float(trace.loc[trace["phase"] == "online", "reward"].mean())
         out[kind] = res
     return out
@@ -396,6 +402,7 @@ def main(argv=None) -> int:
         "accuracy": {k: summary(k, "accuracy") for k in AGENTS},
         "value_scalar": {k: summary(k, "value_scalar") for k in AGENTS},
         "shuffled_labels": {k: summary(k, "shuffled_labels") for k in AGENTS},
+        "pooled_over_observations": {k: summary(k, "pooled") for k in AGENTS},
         "mean_reward": {k: summary(k, "mean_return")["mean"] for k in AGENTS},
     }
     config = {
@@ -427,7 +434,8 @@ def main(argv=None) -> int:
         say(
             f"  {k:>10}: decoding {checks['accuracy'][k]['mean']:.3f}, shuffled labels "
             f"{checks['shuffled_labels'][k]['mean']:.3f}, value scalar q "
-            f"{checks['value_scalar'][k]['mean']:.3f}"
+            f"{checks['value_scalar'][k]['mean']:.3f}, pooled over observations "
+            f"{checks['pooled_over_observations'][k]['mean']:.3f}"
         )
     for c in claims:
         ctl = "; ".join(
