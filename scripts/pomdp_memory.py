@@ -427,7 +427,7 @@ def figure(per_seed, ratio, tracking, readout, optimum, bound, args):
     ax2.legend(fontsize=7, loc="lower right")
     bars = [
         ("chance", 0.5, 0.0, "grey"),
-        ("observation-only\nfilter", *mean_ci(readout["memoryless"]), "C7"),
+        ("filter on\nobservation", *mean_ci(readout["memoryless"]), "C7"),
         ("belief\nread-out", *mean_ci(readout["belief"]), "C2"),
         ("memoryless\nresponses", *mean_ci(tracking["memoryless"]), "C0"),
         ("belief\nresponses", *mean_ci(tracking["belief"]), "C4"),
