@@ -59,8 +59,11 @@ version, a noisy cue (validity 0.8, where looking again at the start pays): the 
 with QMDP values (blind to information) against point-based values (PBVI), and the exact
 optimum.
 
-Calibration: the agents' parameters, the sizes and the thresholds were set on seeds 100-104
-(``--seed 100``); reported runs use seeds from ``--seed`` (default 0) on.
+Calibration: the agents' parameters are those of the earlier (descriptive) version of this
+script, whose default run on seeds 0-9 was known when these tests were declared (greedy return
+/ V*: memoryless 0.468, history 0.952, belief 1.000; argmax-belief tracking 0.884); the sizes,
+the thresholds and the controls were set on seeds 100-104 (``--seed 100``); reported runs use
+seeds from ``--seed`` (default 0) on.
 
 Scale: every seed is one call of the module-level ``run_one_seed`` through
 ``script_args.map_seeds`` (``--jobs N`` local processes, ``--scheduler tcp://...`` a Dask
