@@ -55,8 +55,11 @@ acts on, so it is not identifiable from choices and the recovered value is the o
 Checks (not claims): ``checks.exact``: value iteration on the task's MDP matches
 gamma^d r_L, and gives the indifference delay per gamma on a grid; per agent the exact
 indifference delay of gamma_true and of gamma recovered (agreement); the bias of gamma
-recovered; ``checks.plain_learner``: the same recovery for a plain Q-learner (``lesion=
-"hippocampus"``, no offline processing), whose learning the likelihood describes exactly.
+recovered; ``checks.test_retest`` (default run only, ``--retest``): gamma as a trait, the
+same agents fitted again in a second, independent session (seed + 1,000,000), the
+session-to-session rank correlation of the fitted gamma; ``checks.plain_learner``: the same
+recovery for a plain Q-learner (``lesion="hippocampus"``, no offline processing), whose
+learning the likelihood describes exactly.
 
 Calibration: the task (delays, rewards), beta, alpha, the gamma range and the number of trials
 were set on seeds 100-135 (``--seed 100`` and ``--seed 120``, ``--quick``); reported runs use
@@ -67,7 +70,7 @@ learner) runs in the module-level ``run_one_seed`` through ``script_args.map_see
 ``--jobs 8`` or ``--scheduler tcp://...`` runs 1,000 agents on a cluster (``--seeds 1000``).
 The batched engine (``darkcontrol.batched``) is not used: the fit needs each agent's Trace,
 and the DMN's recombination is not batched; the per-seed cost is about 2 CPU-s (three agents
-and fits).
+and fits; a retest session adds one).
 
 Writes ``results.json`` (:mod:`darkcontrol.results`), ``dmn_horizon.png`` and
 ``dmn_horizon.json`` (the per-agent table) to ``--out``.
@@ -86,7 +89,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dmn_common import parser, save, seeds_of  # noqa: E402
-from script_args import map_seeds, scale_options  # noqa: E402
+from script_args import map_seeds, parse, scale_options, sized  # noqa: E402
 
 from darkcontrol.dmn import DMNAgent  # noqa: E402
 from darkcontrol.envs import value_iteration  # noqa: E402
@@ -107,6 +110,7 @@ AGENT = {"agent_policy": "softmax", "agent_beta": 3.0, "agent_alpha": 0.2}
 FIT = {"starts": 5, "hessian": False}
 MODEL = "q_nav"
 SHUFFLE_SEED = 10_000
+RETEST_OFFSET = 1_000_000  # seed offset of the second session (test-retest check)
 CALIBRATION_SEEDS = list(range(100, 136))
 
 # -- the pre-declared tests (see the docstring) ------------------------------------------------
@@ -231,10 +235,11 @@ def agent_fit(seed: int, gamma: float, n_trials: int, delays=DELAYS, lesion="non
     }
 
 
-def run_one_seed(seed: int, n_trials: int) -> dict:
-    """Everything about one agent (a module-level function: ``map_seeds`` may ship it)."""
+def run_one_seed(seed: int, n_trials: int, retest: bool = False) -> dict:
+    """Everything about one agent (a module-level function: ``map_seeds`` may ship it).
+    ``retest``: a second, independent session of the same agent (its seed + RETEST_OFFSET)."""
     g = gamma_of(seed)
-    return {
+    out = {
         "seed": seed,
         "gamma_true": g,
         "task": agent_fit(seed, g, n_trials),
@@ -242,6 +247,9 @@ def run_one_seed(seed: int, n_trials: int) -> dict:
         "plain": agent_fit(seed, g, n_trials, lesion="hippocampus"),
         "indiff_true": indifference_delay(g),
     }
+    if retest:
+        out["retest"] = agent_fit(seed + RETEST_OFFSET, g, n_trials)
+    return out
 
 
 # -- the study ---------------------------------------------------------------------------------
@@ -317,14 +325,34 @@ def checks_of(agents: list[dict]) -> dict:
             "mean_abs_error": float(np.mean(np.abs(plain - true))),
         },
         "offline_steps_per_agent": float(np.mean([a["task"]["n_offline"] for a in agents])),
+        **({"test_retest": retest_of(agents, rec)} if "retest" in agents[0] else {}),
+    }
+
+
+def retest_of(agents: list[dict], rec: np.ndarray) -> dict:
+    """gamma as a trait: the same agents' gamma fitted in a second, independent session."""
+    from scipy.stats import pearsonr, spearmanr
+
+    again = np.array([a["retest"]["gamma_fit"] for a in agents])
+    return {
+        "spearman_session1_session2": float(spearmanr(rec, again).statistic),
+        "pearson_session1_session2": float(pearsonr(rec, again).statistic),
+        "mean_abs_difference": float(np.mean(np.abs(rec - again))),
     }
 
 
 def main(argv=None) -> int:
     p = parser(__doc__, default_seeds=40, quick_seeds=16)
     p.add_argument("--trials", type=int, default=400, help="trials per agent (default 400)")
+    sized(
+        p,
+        "--retest",
+        full=1,
+        quick=0,
+        help="1: a second session per agent for the test-retest check of gamma (0: none)",
+    )
     scale_options(p)
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     if args.seeds is not None and args.seeds < 1:
         p.error(f"--seeds must be >= 1, got {args.seeds}")
     if args.seeds is not None and args.seeds < 4:
@@ -337,7 +365,7 @@ def main(argv=None) -> int:
         f"horizon: {len(seeds)} DMN agents, gamma ~ U{GAMMA_RANGE}, {args.trials} trials of "
         f"soon {R_SOON:g} vs {R_LATE:g} after d in {DELAYS}; {MODEL} fitted to online choices"
     )
-    agents = map_seeds(run_one_seed, seeds, args, args.trials)
+    agents = map_seeds(run_one_seed, seeds, args, args.trials, bool(args.retest))
     claims = claims_of(agents)
     checks = checks_of(agents)
     config = {
@@ -352,6 +380,7 @@ def main(argv=None) -> int:
         "agent": {"name": "q_learning", **AGENT},
         "model": MODEL,
         "fit": {"method": "mle", **FIT},
+        "retest": bool(args.retest),
     }
     out = Path(args.out)
     path = write_results(out, STUDY, config, claims, checks=checks)
