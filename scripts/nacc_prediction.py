@@ -46,7 +46,9 @@ gamma; the agents' gamma = 0.9 makes cooperation optimal); ``checks.rpe_as_nacc`
 test with NAcc = the reward prediction error delta_{t+1} (the right-TPJ column of Figure 4, often
 read in the ventral striatum); ``checks.choice_only``: the same test with the previous choice
 a_t in place of vmPFC_t (how much of the prediction is the choice the value carries);
-``checks.cooperation``: each condition's share of cooperative moves.
+``checks.cooperation``: each condition's share of cooperative moves; ``checks.other_nodes``:
+the same test for the other Figure 4 nodes in place of vmPFC (PMC = update norm, dmPFC =
+pi(a_t | s_t), rTPJ = |delta|, each its value on trial t's online row).
 
 Calibration: the game, beta, alpha, gamma, the game length and the number of games were set on
 seeds 100-123 (``--seed 100`` and ``--seed 112``, ``--quick``); reported runs use seeds from
@@ -96,6 +98,7 @@ ROUNDS = 50
 GAMMA = 0.9
 AGENT = {"agent_policy": "softmax", "agent_beta": 1.0, "agent_alpha": 0.1, "agent_gamma": GAMMA}
 LAGS = 3
+OTHER_NODES = ("PMC", "dmPFC", "rTPJ")
 SHUFFLE_SEED = 10_000
 CALIBRATION_SEEDS = list(range(100, 124))
 
@@ -159,8 +162,14 @@ def lagged(trace, column: str):
     same = ep[t + 1] == ep[t - LAGS + 1]
     t = t[same]
     lags = np.column_stack([r[t - k] for k in range(LAGS)])
+    nodes = {}
+    for node in OTHER_NODES:  # the other Figure 4 nodes, their value on trial t's online row
+        sig = RegionMap.paper()[node]
+        v = on[sig.column].to_numpy(dtype=float)
+        nodes[node] = (np.abs(v) if sig.transform == "abs" else v)[t]
     return {
         "x": x[t],
+        "nodes": nodes,
         "choice": a[t],
         "lags": lags,
         "nacc_reward": r[t + 1],
@@ -202,6 +211,7 @@ def run_one_seed(seed: int, n_games: int) -> dict:
             "shuffled": partial(d["x"][perm], d["nacc_reward"], d["lags"]),
             "rpe_as_nacc": partial(d["x"], d["nacc_rpe"], d["lags"]),
             "choice_only": partial(d["choice"], d["nacc_reward"], d["lags"]),
+            **{f"node_{n}": partial(v, d["nacc_reward"], d["lags"]) for n, v in d["nodes"].items()},
             "cooperation": d["coop"],
             "n_trials": len(d["x"]),
         }
@@ -263,6 +273,7 @@ def main(argv=None) -> int:
             "plain": ref("plain", "choice_only", 4),
         },
         "plain_learner_shuffled": ref("plain", "shuffled", 5),
+        "other_nodes": {n: ref("dmn", f"node_{n}", 30 + k) for k, n in enumerate(OTHER_NODES)},
         "dmn_minus_plain": ref_diff(col("dmn", "effect"), col("plain", "effect")),
         "cooperation": {
             "dmn": float(col("dmn", "cooperation").mean()),
