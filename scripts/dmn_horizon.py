@@ -59,7 +59,7 @@ recovered; ``checks.test_retest`` (default run only, ``--retest``): gamma as a t
 same agents fitted again in a second, independent session (seed + 1,000,000), the
 session-to-session rank correlation of the fitted gamma; ``checks.plain_learner``: the same
 recovery for a plain Q-learner (``lesion="hippocampus"``, no offline processing), whose
-learning the likelihood describes exactly.
+learning the likelihood describes exactly (default run only, ``--plain``).
 
 Calibration: the task (delays, rewards), beta, alpha, the gamma range and the number of trials
 were set on seeds 100-135 (``--seed 100`` and ``--seed 120``, ``--quick``); reported runs use
@@ -235,18 +235,20 @@ def agent_fit(seed: int, gamma: float, n_trials: int, delays=DELAYS, lesion="non
     }
 
 
-def run_one_seed(seed: int, n_trials: int, retest: bool = False) -> dict:
+def run_one_seed(seed: int, n_trials: int, retest: bool = False, plain: bool = True) -> dict:
     """Everything about one agent (a module-level function: ``map_seeds`` may ship it).
-    ``retest``: a second, independent session of the same agent (its seed + RETEST_OFFSET)."""
+    ``retest``: a second, independent session of the same agent (its seed + RETEST_OFFSET);
+    ``plain``: the same agent without offline processing."""
     g = gamma_of(seed)
     out = {
         "seed": seed,
         "gamma_true": g,
         "task": agent_fit(seed, g, n_trials),
         "no_delay": agent_fit(seed, g, n_trials, delays=tuple(0 for _ in DELAYS)),
-        "plain": agent_fit(seed, g, n_trials, lesion="hippocampus"),
         "indiff_true": indifference_delay(g),
     }
+    if plain:
+        out["plain"] = agent_fit(seed, g, n_trials, lesion="hippocampus")
     if retest:
         out["retest"] = agent_fit(seed + RETEST_OFFSET, g, n_trials)
     return out
@@ -280,7 +282,6 @@ def claims_of(agents: list[dict]):
 
 
 def checks_of(agents: list[dict]) -> dict:
-    from scipy.stats import spearmanr
 
     mdp = discounting_mdp()
     grid = np.round(np.linspace(0.3, 0.97, 12), 3)
@@ -294,7 +295,6 @@ def checks_of(agents: list[dict]) -> dict:
     )
     true = np.array([a["gamma_true"] for a in agents])
     rec = np.array([a["task"]["gamma_fit"] for a in agents])
-    plain = np.array([a["plain"]["gamma_fit"] for a in agents])
     ind_true = np.array([a["indiff_true"] for a in agents])
     ind_rec = np.array([indifference_delay(g) for g in rec])
     return {
@@ -319,13 +319,21 @@ def checks_of(agents: list[dict]) -> dict:
             "mean_recovered_minus_true": float(np.mean(rec - true)),
             "mean_abs_error": float(np.mean(np.abs(rec - true))),
         },
-        "plain_learner": {
-            "spearman_true_recovered": float(spearmanr(true, plain).statistic),
-            "mean_recovered_minus_true": float(np.mean(plain - true)),
-            "mean_abs_error": float(np.mean(np.abs(plain - true))),
-        },
         "offline_steps_per_agent": float(np.mean([a["task"]["n_offline"] for a in agents])),
         **({"test_retest": retest_of(agents, rec)} if "retest" in agents[0] else {}),
+        **({"plain_learner": plain_of(agents, true)} if "plain" in agents[0] else {}),
+    }
+
+
+def plain_of(agents: list[dict], true: np.ndarray) -> dict:
+    """The same recovery for the plain learner (no offline processing)."""
+    from scipy.stats import spearmanr
+
+    plain = np.array([a["plain"]["gamma_fit"] for a in agents])
+    return {
+        "spearman_true_recovered": float(spearmanr(true, plain).statistic),
+        "mean_recovered_minus_true": float(np.mean(plain - true)),
+        "mean_abs_error": float(np.mean(np.abs(plain - true))),
     }
 
 
@@ -351,6 +359,13 @@ def main(argv=None) -> int:
         quick=0,
         help="1: a second session per agent for the test-retest check of gamma (0: none)",
     )
+    sized(
+        p,
+        "--plain",
+        full=1,
+        quick=0,
+        help="1: the plain-learner check (each agent again without offline processing; 0: none)",
+    )
     scale_options(p)
     args = parse(p, argv)
     if args.seeds is not None and args.seeds < 1:
@@ -365,7 +380,7 @@ def main(argv=None) -> int:
         f"horizon: {len(seeds)} DMN agents, gamma ~ U{GAMMA_RANGE}, {args.trials} trials of "
         f"soon {R_SOON:g} vs {R_LATE:g} after d in {DELAYS}; {MODEL} fitted to online choices"
     )
-    agents = map_seeds(run_one_seed, seeds, args, args.trials, bool(args.retest))
+    agents = map_seeds(run_one_seed, seeds, args, args.trials, bool(args.retest), bool(args.plain))
     claims = claims_of(agents)
     checks = checks_of(agents)
     config = {
@@ -381,6 +396,7 @@ def main(argv=None) -> int:
         "model": MODEL,
         "fit": {"method": "mle", **FIT},
         "retest": bool(args.retest),
+        "plain_learner_check": bool(args.plain),
     }
     out = Path(args.out)
     path = write_results(out, STUDY, config, claims, checks=checks)
@@ -390,10 +406,16 @@ def main(argv=None) -> int:
         f"of gamma recovered = of gamma_true for {100 * ex['indifference_agreement']:.0f}% of "
         f"agents (within one delay: {100 * ex['indifference_within_one_delay']:.0f}%)"
     )
+    pl = checks.get("plain_learner")
     say(
         f"  bias: recovered - true = {checks['recovery_bias']['mean_recovered_minus_true']:+.3f}"
-        f" (DMN); plain learner {checks['plain_learner']['mean_recovered_minus_true']:+.3f}, "
-        f"rho {checks['plain_learner']['spearman_true_recovered']:+.2f}"
+        " (DMN)"
+        + (
+            f"; plain learner {pl['mean_recovered_minus_true']:+.3f}, "
+            f"rho {pl['spearman_true_recovered']:+.2f}"
+            if pl
+            else ""
+        )
     )
     for c in claims:
         ctl = "; ".join(
@@ -413,7 +435,7 @@ def main(argv=None) -> int:
                 "gamma_true": a["gamma_true"],
                 "gamma_recovered": a["task"]["gamma_fit"],
                 "gamma_recovered_no_delay": a["no_delay"]["gamma_fit"],
-                "gamma_recovered_plain": a["plain"]["gamma_fit"],
+                "gamma_recovered_plain": a["plain"]["gamma_fit"] if "plain" in a else None,
                 "p_wait_probe": a["task"]["p_wait"],
                 "p_wait_by_delay": a["task"]["p_wait_by_delay"],
             }
@@ -433,10 +455,11 @@ def figure(agents: list[dict], claims):
     true = np.array([a["gamma_true"] for a in agents])
     rec = np.array([a["task"]["gamma_fit"] for a in agents])
     nd = np.array([a["no_delay"]["gamma_fit"] for a in agents])
-    plain = np.array([a["plain"]["gamma_fit"] for a in agents])
     ax1.plot([0, 1], [0, 1], color="k", lw=0.6, ls=":")
     ax1.scatter(true, rec, s=18, label=f"DMN, delays (rho {claims[0].effect:+.2f})")
-    ax1.scatter(true, plain, s=12, marker="x", color="C2", label="plain learner, delays")
+    if "plain" in agents[0]:
+        plain = np.array([a["plain"]["gamma_fit"] for a in agents])
+        ax1.scatter(true, plain, s=12, marker="x", color="C2", label="plain learner, delays")
     ax1.scatter(
         true, nd, s=12, color="C7", label=f"no delay (rho {claims[0].controls[1].effect:+.2f})"
     )
