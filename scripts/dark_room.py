@@ -26,8 +26,11 @@ rewrite a stochastic outcome onto its last sample):
   surprise of its own world model, r = -spe = -(1 - P_hat(s' | s, a)) (the DMN's left-TPJ
   signal, computed before the model learns the transition), and the world's reward is ignored
   (kept in the Trace as ``env_reward``): its Q-values are expected discounted future surprise,
-  the quantity a free-energy agent bounds. This is the honest construction: the same
-  machinery, only the objective changed (class ``SurpriseMinimiser`` below).
+  the quantity a free-energy agent bounds. This is the paper's own recasting of the FEP in its
+  RL framework (the Q-value the DMN maximises taken as negative surprise, -Q ~ free energy ~
+  -log p), with the package's bounded surprise 1 - P_hat in place of -log P_hat (infinite for
+  a transition never seen). The same machinery, only the objective changed (class
+  ``SurpriseMinimiser`` below).
 
 Per agent and world: the share of test-phase steps spent in the dark room (the state acted in).
 
@@ -65,7 +68,12 @@ measured shares are reported.
 Calibration: the world's size, practice length and the learners were set on seeds 100-107
 (``--seed 100``); reported runs use seeds from ``--seed`` (default 0) on.
 
-Scale: each seed (its 6 runs: 3 agents x 2 worlds) is one call of ``run_one_seed`` through
+Also reported (``checks``, not a control): ``dmn_no_hippocampus``, the DMN with
+``lesion="hippocampus"`` (no replay, rollouts or recombination: a plain Q-learner), whose
+dark-room share says whether leaving needs the offline processing the paper invokes (replay
+that samples "alternative situations with reward structure") or reward seeking alone.
+
+Scale: each seed (its 8 runs: 4 agents x 2 worlds) is one call of ``run_one_seed`` through
 ``script_args.map_seeds``, so ``--jobs 8`` or ``--scheduler tcp://...`` reruns it with 1,000
 agents on a cluster. ``darkcontrol.batched`` has no surprise-minimising objective nor the full
 DMN's rollouts and recombination, so this study runs the reference agents, one per process.
@@ -132,11 +140,12 @@ class SurpriseMinimiser(DMNAgent):
         super().observe(s, a, -surprise, s2, terminated, truncated, fields=extra, info=info)
 
 
-#: agent -> (class, account)
+#: agent -> (class, account, extra DMN parameters)
 AGENTS = {
-    "dmn": (DMNAgent, "full"),
-    "surprise_minimiser": (SurpriseMinimiser, "predictive_coding"),
-    "surprise_objective": (SurpriseMinimiser, "full"),
+    "dmn": (DMNAgent, "full", {}),
+    "surprise_minimiser": (SurpriseMinimiser, "predictive_coding", {}),
+    "surprise_objective": (SurpriseMinimiser, "full", {}),
+    "dmn_no_hippocampus": (DMNAgent, "full", {"lesion": "hippocampus"}),
 }
 
 # -- the pre-declared tests (see the docstring) ------------------------------------------------
@@ -164,7 +173,7 @@ def run_agent(seed: int, agent: str, world: str, practice: int, test: int) -> di
     """One agent in one world: its dark-room share over the test phase, and its greedy
     action in the dark room at the end."""
     env = gym.make(ENV_ID, episode_length=practice + test, **WORLDS[world])
-    cls, account = AGENTS[agent]
+    cls, account, extra = AGENTS[agent]
     dmn = cls(
         "q_learning",
         env,
@@ -172,6 +181,7 @@ def run_agent(seed: int, agent: str, world: str, practice: int, test: int) -> di
         seed=seed,
         recorder=TraceRecorder(mode="online"),
         **AGENT,
+        **extra,
     )
     trace, _ = simulate(env, dmn, episodes=1, seeds=[seed])
     online = trace[trace["phase"] == "online"]
@@ -238,6 +248,12 @@ def exact() -> dict:
 
 
 # -- the study ---------------------------------------------------------------------------------
+def _reference(x: np.ndarray, y: np.ndarray, name: str) -> dict:
+    """A claim's test on other agents' effects (a reported check, not a control)."""
+    c = claim(SPECS[name], x, y, seed=2000)
+    return {"effect": c.effect, "ci": list(c.ci), "holds": c.holds, "test": name}
+
+
 def main(argv=None) -> int:
     p = parser(__doc__, default_seeds=12, quick_seeds=4)
     sized(p, "--practice", full=500, quick=500, help="practice steps before the test phase")
@@ -295,6 +311,9 @@ def main(argv=None) -> int:
         "dmn_greedy_leaves_like_exact_policy": float(
             np.mean(table["dmn/rewarded"]["greedy_forage_in_dark"])
         ),
+        "dmn_no_hippocampus": _reference(
+            sm, shares(per_seed, "dmn_no_hippocampus/rewarded"), "leaves_dark_room"
+        ),
         "surprise_minimiser_greedy_stays_like_exact_policy": float(
             1.0 - np.mean(table["surprise_minimiser/rewarded"]["greedy_forage_in_dark"])
         ),
@@ -306,7 +325,7 @@ def main(argv=None) -> int:
         "worlds": WORLDS,
         "practice": args.practice,
         "test": args.test,
-        "agents": {k: {"class": c.__name__, "account": a} for k, (c, a) in AGENTS.items()},
+        "agents": {k: {"class": c.__name__, "account": a, **x} for k, (c, a, x) in AGENTS.items()},
         "learner": {"name": "q_learning", **AGENT},
     }
     out = Path(args.out)
@@ -344,6 +363,7 @@ def figure(claims, table: dict, truth: dict):
         "dmn": "DMN (reward)",
         "surprise_minimiser": "surprise minimiser",
         "surprise_objective": "DMN, -surprise",
+        "dmn_no_hippocampus": "DMN, no hippocampus",
     }
     x = np.arange(len(labels))
     for j, (world, color) in enumerate((("rewarded", "C0"), ("no_reward", "C7"))):
@@ -359,9 +379,9 @@ def figure(claims, table: dict, truth: dict):
             lw=0.8,
             label=f"exact optimum ({objective}), eps-greedy",
         )
-    ax1.set_xticks(x, list(labels.values()))
+    ax1.set_xticks(x, [v.replace(", ", ",\n") for v in labels.values()], fontsize=8)
     ax1.set(ylim=(0, 1.05), ylabel="share of test steps in the dark room", title="dark room")
-    ax1.legend(fontsize=7)
+    ax1.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, 0.9))
     y = np.arange(len(claims))
     ax2.errorbar(
         [c.effect for c in claims],

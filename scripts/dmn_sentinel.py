@@ -30,7 +30,8 @@ seeds (the zero-value cue then suspended 10 % of the time, 0 % without it).
 
 Per seed and cue, the suspension share: the share of the test-phase occurrences of the cue
 (the state reached carries it) whose ITI the sentinel suspended (salience >= threshold; the
-DMN then makes no offline step: ``checks.suspended_equals_salient``).
+DMN then makes no offline step; ``checks.suspended_vs_salient`` compares the agent's own
+count of suspended ITIs with the trace's).
 
 Pre-declared tests (declared before any reported run; n = seeds; alpha = 0.05, two-sided
 level: a claim holds when its 95% interval excludes the threshold on the declared side):
@@ -50,8 +51,9 @@ Controls, each evaluated with its claim's test on its own per-seed effects (same
 worlds), which must *not* hold where they remove the mechanism the claim needs:
 
 - ``rarity_salience`` (claim 2): ``salience="rarity"``, the earlier rule, surprise + 0.05 x cue
-  value >= 1: every rare event is nearly salient by its surprise alone. Also reported for
-  claims 1 and 3 (its small value term carries some stake: not a removal there);
+  value >= 1: every rare event is nearly salient by its surprise alone. Its small value term
+  carries some stake, so it is no removal for claims 1 and 3: there it is reported with the
+  claims' tests under ``checks.rarity_salience``, not as a control;
 - ``surprise_only`` (every claim): the stake removed, salience = spe (``salience="rarity"``,
   ``w_value=0``) suspending at spe >= 0.5 (``salience_threshold=0.5``; the same as spe x a
   constant stake of 2 >= 1): any event the model gave less than even odds suspends;
@@ -149,9 +151,15 @@ DESIGN = {
     "common_stake_over_rare_zero_value_cue": ("common", "threat-null"),
 }
 CONTROLS = {
-    "suspends_for_stake_over_zero_value_cue": ("surprise_only", "sentinel_off", "rarity_salience"),
+    "suspends_for_stake_over_zero_value_cue": ("surprise_only", "sentinel_off"),
     "ignores_zero_value_rare_cue": ("rarity_salience", "surprise_only"),
-    "common_stake_over_rare_zero_value_cue": ("surprise_only", "sentinel_off", "rarity_salience"),
+    "common_stake_over_rare_zero_value_cue": ("surprise_only", "sentinel_off"),
+}
+#: the earlier rule on the claims where it is no removal (its value term carries some stake):
+#: reported under checks.rarity_salience, not a control
+REFERENCES = {
+    "suspends_for_stake_over_zero_value_cue": "rarity_salience",
+    "common_stake_over_rare_zero_value_cue": "rarity_salience",
 }
 CONTROL_TEXT = {
     "rarity_salience": "salience='rarity': surprise + 0.05 x cue value >= 1 (the earlier rule)",
@@ -241,6 +249,12 @@ def exact_stakes(practice: int = 1, test: int = 1) -> dict:
 
 
 # -- the study ---------------------------------------------------------------------------------
+def _reference(spec: ClaimSpec, x: np.ndarray) -> dict:
+    """A claim's test on another condition's effects (a reported check, not a control)."""
+    c = claim(spec, x, seed=2000)
+    return {"effect": c.effect, "ci": list(c.ci), "holds": c.holds}
+
+
 def main(argv=None) -> int:
     p = parser(__doc__, default_seeds=12, quick_seeds=4)
     sized(p, "--practice", full=2000, quick=2000, help="practice steps before the test phase")
@@ -280,9 +294,20 @@ def main(argv=None) -> int:
     }
     checks = {
         "exact": exact_stakes(),
-        "suspended_equals_salient": all(
-            v["n_suspended"] == v["n_salient"] for r in per_seed for v in r.values()
-        ),
+        "rarity_salience": {
+            name: _reference(SPECS[name], effect(per_seed, name, cond))
+            for name, cond in REFERENCES.items()
+        },
+        # the agent's own count of suspended ITIs vs the trace's salience >= threshold (the
+        # trace stores salience as float32: a value within float32 rounding of the threshold
+        # can count differently)
+        "suspended_vs_salient": {
+            "n_suspended": sum(v["n_suspended"] for r in per_seed for v in r.values()),
+            "n_salient_in_trace": sum(v["n_salient"] for r in per_seed for v in r.values()),
+            "runs_that_differ": sum(
+                v["n_suspended"] != v["n_salient"] for r in per_seed for v in r.values()
+            ),
+        },
         "routine_share_max": max(
             r[f"{w}/relevance"]["shares"]["none"] for r in per_seed for w in WORLDS
         ),
