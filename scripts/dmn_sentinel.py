@@ -80,6 +80,7 @@ Writes ``results.json`` (:mod:`darkcontrol.results`), ``dmn_sentinel.png`` and
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 import gymnasium as gym
@@ -396,7 +397,7 @@ def figure(claims, mean_shares: dict, table: dict):
         )
     ax.axvline(0, color="k", lw=0.5)
     ax.axvline(NULL_BOUND, color="k", lw=0.5, ls=":")
-    ax.set_yticks(y, [c.name.replace("_", " ") for c in claims], fontsize=7)
+    ax.set_yticks(y, [textwrap.fill(c.name.replace("_", " "), 22) for c in claims], fontsize=7)
     ax.set(xlabel="effect (95% CI)", title="claims and controls")
     ax.legend(fontsize=7)
     fig.tight_layout()
