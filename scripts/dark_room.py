@@ -380,8 +380,8 @@ def figure(claims, table: dict, truth: dict):
             label=f"exact optimum ({objective}), eps-greedy",
         )
     ax1.set_xticks(x, [v.replace(", ", ",\n") for v in labels.values()], fontsize=8)
-    ax1.set(ylim=(0, 1.05), ylabel="share of test steps in the dark room", title="dark room")
-    ax1.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, 0.9))
+    ax1.set(ylim=(0, 1.3), ylabel="share of test steps in the dark room", title="dark room")
+    ax1.legend(fontsize=7, loc="upper center", ncol=2)
     y = np.arange(len(claims))
     ax2.errorbar(
         [c.effect for c in claims],

@@ -196,8 +196,7 @@ def run_agent(seed: int, world: str, condition: str, practice: int, test: int) -
     cue = online["cue"].astype(str).to_numpy()
     late = np.arange(len(online)) >= practice
     shares = {c: float(salient[late & (cue == c)].mean()) for c in ("none", THREAT, NULL)}
-    # the last trial's ITI is never run: it cannot be counted as suspended
-    n_salient = int(salient[:-1].sum())
+    n_salient = int(salient.sum())  # every trial, the last one too, is followed by its ITI
     return {
         "shares": shares,
         "n": {c: int((late & (cue == c)).sum()) for c in ("none", THREAT, NULL)},
@@ -299,9 +298,7 @@ def main(argv=None) -> int:
             name: _reference(SPECS[name], effect(per_seed, name, cond))
             for name, cond in REFERENCES.items()
         },
-        # the agent's own count of suspended ITIs vs the trace's salience >= threshold (the
-        # trace stores salience as float32: a value within float32 rounding of the threshold
-        # can count differently)
+        # the agent's own count of suspended ITIs vs the trace's salience >= threshold
         "suspended_vs_salient": {
             "n_suspended": sum(v["n_suspended"] for r in per_seed for v in r.values()),
             "n_salient_in_trace": sum(v["n_salient"] for r in per_seed for v in r.values()),
