@@ -345,6 +345,7 @@ def figure(per, claims, sweep):
         ylabel="whole-map Spearman rho(Q, Q*), mean",
         title="noisy memory: the sweep",
     )
+    ax.set_xticks(levels, [f"{x:g}" for x in levels])
     ax.legend(fontsize=8)
     txt = "\n".join(f"{c.name}: {c.effect:+.2f} {'holds' if c.holds else 'no'}" for c in claims)
     axes[1].text(0.02, 0.98, txt, transform=axes[1].transAxes, va="top", fontsize=7)
