@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 
-
 def parse_value(text: str) -> Any:
     """``darkcontrol._util.parse_value``, imported on first use (it imports numpy, which
     ``darkcontrol --help`` does not need)."""

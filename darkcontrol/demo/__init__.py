@@ -36,8 +36,12 @@ def run_demo(
     progress: bool = False,
     log=print,
     argv: list[str] | None = None,
+    jobs: int | None = None,
 ):
-    """Run the study and write the report; returns (DemoResult, path of report.html)."""
+    """Run the study and write the report; returns (DemoResult, path of report.html).
+
+    ``jobs``: worker processes for the per-participant steps (None: the machine's cores, at
+    most 2; 1: all in this process). The numbers do not depend on it."""
     from darkcontrol import __version__
     from darkcontrol.demo.report import write_outputs, write_report
     from darkcontrol.demo.study import run_study, write_example_run
@@ -46,7 +50,7 @@ def run_demo(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with single_threaded_blas():
-        result = run_study(config, progress=progress, log=log)
+        result = run_study(config, progress=progress, log=log, jobs=jobs)
         write_outputs(result, out_dir, __version__)
         write_example_run(result, out_dir)  # sub-01_bold.nii.gz, _events.tsv, _beh.tsv
         report = write_report(result, out_dir, __version__, argv)
