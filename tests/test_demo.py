@@ -267,6 +267,33 @@ def test_behaviour_and_outputs(demo):
     assert [re.match(r"\[(\d)/6\]", line).group(1) for line in lines[:6]] == list("123456")
 
 
+@pytest.mark.slow
+def test_node_hypotheses_are_reported_as_claims_with_controls(demo):
+    """Step 6 in the results format: per-participant effects, CIs, a shuffled-map control, and
+    the statement that the dissociation study is the test of the hypotheses."""
+    from darkcontrol.results import read_results
+
+    result, report, out, lines = demo
+    doc = read_results(out)
+    assert doc["study"] == "demo_node_hypotheses"
+    n = result.config.n_participants
+    assert len(doc["config"]["seeds"]) == n
+    assert [c["name"] for c in doc["claims"]] == list(result.hypotheses["claim"])
+    for c, (_, row) in zip(doc["claims"], result.hypotheses.iterrows()):
+        assert c["n"] == n and c["ci"][0] <= c["effect"] <= c["ci"][1]
+        assert c["holds"] == bool(row["holds"]) and "dmn_node_hypotheses.py" in c["reason"]
+        assert [k["name"] for k in c["controls"]] == ["shuffled_map"]
+        assert c["controls"][0]["holds"] == bool(row["shuffled_map_holds"])
+    assert -1 <= doc["checks"]["policy_value_r"]["mean"] <= 1
+    assert (out / "node_hypotheses.tsv").exists()
+    step6 = lines[5]
+    assert step6.startswith("[6/6]") and "scripts/dmn_node_hypotheses.py" in step6
+    html = Path(report).read_text()
+    section = html[html.index("8. The paper") :]
+    assert "descriptive" in section and "scripts/dmn_node_hypotheses.py" in section
+    assert "shuffled map" in section and "95 % CI" in section
+
+
 def test_demo_help_explains_the_steps():
     out = subprocess.run(
         [sys.executable, "-m", "darkcontrol.cli", "demo", "--help"], capture_output=True, text=True

@@ -316,50 +316,116 @@ def voxel_recovery(cfg: DemoConfig, voxel: dict, sims) -> pd.DataFrame:
 
 
 # -- 6. node hypotheses ------------------------------------------------------------------------
+#: (claim, node, logged change) of the paper's section 4.3 predictions ("Summary and hypotheses
+#: for future studies"): right TPJ ~ policy change, vmPFC ~ value change, PMC ~ both
+HYPOTHESES = (
+    ("rTPJ_tracks_policy_change", "rTPJ", "policy_change"),
+    ("vmPFC_tracks_value_change", "vmPFC", "value_change"),
+    ("PMC_tracks_policy_change", "PMC", "policy_change"),
+    ("PMC_tracks_value_change", "PMC", "value_change"),
+)
+HYPOTHESIS_STUDY = "demo_node_hypotheses"
+SHUFFLED_MAP_SEED = 10_000  #: participant k's wrong map: RegionMap.paper().shuffled(10_000 + k)
+
+
+def _corr(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson r; 0 for a constant series (a node that never varies tracks nothing)."""
+    if x.std() == 0 or y.std() == 0:
+        return 0.0
+    return float(np.corrcoef(x, y)[0, 1])
+
+
 def node_hypotheses(cfg: DemoConfig, participants: list[DemoParticipant]) -> pd.DataFrame:
-    """The paper's §4.3 predictions on simulated region time series (bins of one TR):
-    right TPJ tracks policy change, vmPFC tracks value change, PMC tracks both.
+    """The paper's §4.3 predictions on the simulated region series, in the results format.
 
-    Per participant, Pearson r between a node's series and |change| summed per bin; across
-    participants, a one-sample t-test of Fisher-z(r)."""
-    from scipy import stats
+    Per participant (the unit) and hypothesis, the effect is Pearson r between the node's
+    series of the demo's map (``RegionMap.paper()``, the map its regressors use; one bin per
+    TR) and the |change| (policy or value) of the DMN's change log summed per bin (0 for a
+    constant series). Each hypothesis is a :class:`darkcontrol.results.ClaimSpec`
+    (``one_sample_t``, r > 0, alpha 0.05) evaluated by :func:`darkcontrol.results.claim`
+    with the control ``shuffled_map``: participant k analysed with a randomly deranged map
+    (:meth:`RegionMap.shuffled`, seed 10,000 + k), which must not hold. Also per participant:
+    r(policy change, value change), the confound that makes this descriptive: where the two
+    changes go together a node that tracks one tracks the other. The test of the dissociation
+    is ``scripts/dmn_node_hypotheses.py`` (a task that decorrelates them).
 
+    Returns one row per claim (effect, CI, n, p, holds and the control's); the
+    :class:`~darkcontrol.results.Claim` objects are in ``.attrs["claims"]`` and the design
+    checks in ``.attrs["checks"]`` (``write_outputs`` writes them as ``results.json``)."""
     from darkcontrol.regions import RegionMap
+    from darkcontrol.results import ClaimSpec, claim
 
     rmap = RegionMap.paper()
-    tests = [
-        ("rTPJ", "policy_change"),
-        ("vmPFC", "value_change"),
-        ("PMC", "policy_change"),
-        ("PMC", "value_change"),
-    ]
-    per = {t: [] for t in tests}
+    t_max = cfg.n_scans * cfg.t_r
+    effects = {name: [] for name, _, _ in HYPOTHESES}
+    shuffled = {name: [] for name, _, _ in HYPOTHESES}
+    pv = []
     for p in participants:
-        ts = rmap.time_series(p.trace, dt=cfg.t_r, t_max=cfg.n_scans * cfg.t_r)
+        ts = rmap.time_series(p.trace, dt=cfg.t_r, t_max=t_max)
+        wrong = rmap.shuffled(SHUFFLED_MAP_SEED + p.index).time_series(
+            p.trace, dt=cfg.t_r, t_max=t_max
+        )
         ch = p.changes
         idx = np.floor(ch["time"].to_numpy() / cfg.t_r).astype(int)
         ok = (idx >= 0) & (idx < len(ts))
-        for node, col in tests:
-            x = np.bincount(idx[ok], weights=np.abs(ch[col].to_numpy()[ok]), minlength=len(ts))
-            y = ts[node].to_numpy()
-            if x.std() > 0 and y.std() > 0:
-                per[(node, col)].append(float(np.corrcoef(x, y)[0, 1]))
-    rows = []
-    for (node, col), rs in per.items():
-        z = np.arctanh(np.clip(rs, -0.999999, 0.999999))
-        t, pval = stats.ttest_1samp(z, 0.0) if len(z) > 2 else (np.nan, np.nan)
+        binned = {
+            col: np.bincount(idx[ok], weights=np.abs(ch[col].to_numpy()[ok]), minlength=len(ts))
+            for col in ("policy_change", "value_change")
+        }
+        pv.append(_corr(binned["policy_change"], binned["value_change"]))
+        for name, node, col in HYPOTHESES:
+            effects[name].append(_corr(binned[col], ts[node].to_numpy()))
+            shuffled[name].append(_corr(binned[col], wrong[node].to_numpy()))
+    claims, rows = [], []
+    for k, (name, node, col) in enumerate(HYPOTHESES):
+        spec = ClaimSpec(
+            name,
+            "one_sample_t",
+            description=f"r({node} series, summed |{col}| per TR) > 0 across participants",
+        )
+        c = claim(
+            spec,
+            effects[name],
+            controls={"shuffled_map": shuffled[name]},
+            descriptions={"shuffled_map": "each participant with its own randomly deranged map"},
+            seed=1000 * k,
+            reason="descriptive: policy and value changes are not decorrelated in this task; "
+            "the dissociation is tested by scripts/dmn_node_hypotheses.py",
+        )
+        claims.append(c)
+        ctl = c.control("shuffled_map")
         rows.append(
             {
+                "claim": name,
                 "node": node,
                 "quantity": col,
-                "n": len(rs),
-                "mean_r": float(np.tanh(z.mean())),
-                "t": float(t),
-                "p": float(pval),
-                "holds": bool(z.mean() > 0 and pval < 0.05),
+                "statistic": spec.statistic,
+                "n": c.n,
+                "mean_r": c.effect,
+                "ci_low": c.ci[0],
+                "ci_high": c.ci[1],
+                "p": c.p,
+                "holds": c.holds,
+                "shuffled_map_r": ctl.effect,
+                "shuffled_map_ci_low": ctl.ci[0],
+                "shuffled_map_ci_high": ctl.ci[1],
+                "shuffled_map_holds": ctl.holds,
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    pv_arr = np.array(pv)
+    table.attrs["claims"] = claims
+    table.attrs["checks"] = {
+        "policy_value_r": {
+            "mean": float(pv_arr.mean()),
+            "per_participant": pv_arr.tolist(),
+            "meaning": "r(policy change, value change) per TR: where it is high, a node that "
+            "tracks one change tracks the other, so the claims cannot dissociate them",
+        },
+        "region_map": "figure4",
+        "test_of_the_hypotheses": "scripts/dmn_node_hypotheses.py",
+    }
+    return table
 
 
 # -- the whole study ---------------------------------------------------------------------------
@@ -428,8 +494,13 @@ def run_study(
     )
 
     result.hypotheses = node_hypotheses(cfg, participants)
-    held = int(result.hypotheses["holds"].sum())
-    log(f"[6/6] node hypotheses: {held}/{len(result.hypotheses)} hold (p < 0.05)")
+    h = result.hypotheses
+    log(
+        f"[6/6] node hypotheses (descriptive; the test is scripts/dmn_node_hypotheses.py): "
+        f"{int(h['holds'].sum())}/{len(h)} hold (95% CI > 0), shuffled-map control holds for "
+        f"{int(h['shuffled_map_holds'].sum())}/{len(h)}; r(policy, value change) = "
+        f"{h.attrs['checks']['policy_value_r']['mean']:.2f}"
+    )
     result.timings = timings
     return result
 

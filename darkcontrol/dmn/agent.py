@@ -188,11 +188,15 @@ class DMNAgent(Agent):
                 "rest_gamma sets the discount of the DMN's own offline backups; the agent's own "
                 "planner (use_agent_planner=True) plans with its own gamma: set one of them"
             )
-        if cfg.offline_enabled and not self.agent.supports_offline:
+        # an agent without learn_offline (the belief agent) can still be the DMN's learner
+        # when its own planner is the only offline source (it replays what it stored itself)
+        planner_only = cfg.use_agent_planner and cfg.w_replay == 0 and cfg.w_recombined == 0
+        if cfg.offline_enabled and not self.agent.supports_offline and not planner_only:
             raise TypeError(
                 f"agent {self.agent.name!r} does not implement learn_offline, so the DMN cannot "
-                "feed it offline experience; use an agent that does (e.g. q_learning) or "
-                "lesion='hippocampus'"
+                "feed it offline experience; use an agent that does (e.g. q_learning), "
+                "lesion='hippocampus', or its own planner only (use_agent_planner=True, "
+                "w_replay=0, w_recombined=0)"
             )
         # the DMN's own knowledge of the world (paper Figure 4: left TPJ, hippocampus)
         self.model = WorldModel(S, A)
