@@ -7,7 +7,13 @@ seed, counter-based uniforms, Q table and model), so the same computation may ru
 *agent-major*: agent 0 for T steps, then agent 1, ..., with the agent's Q table (1.6 KB on a
 10x10 grid) in L1 cache and no intermediates at all. :func:`advance` does that for the
 ``q_learning`` and ``dyna_q`` (``model="last"``) learners, on the learner's own CPU tensors
-(numpy views share their memory), and gives the torch step's results bit for bit:
+(numpy views share their memory), and gives the torch step's results bit for bit.
+:func:`advance_q` is the same for learners without a model (Q-learning, up to
+:data:`MAX_TABLE_ACTIONS` actions), with the agents of a group of :data:`GROUP` interleaved step
+by step: one agent's step is a chain of dependent loads (state -> Q row -> action -> next
+state), the chains of different agents are independent, so the CPU overlaps them. Per call, the
+counter half of the hash is computed once for all agents, and pi(.|s) is looked up by tie
+pattern (which actions are within ATOL of the max) instead of being built at every step.
 
 - uniforms: the same lowbias32 counter hash as ``darkcontrol.batched.rng`` (uint32 arithmetic);
 - epsilon-greedy / greedy probabilities are the torch-computed values of
