@@ -53,7 +53,7 @@ def run_demo(
         result = run_study(config, progress=progress, log=log, jobs=jobs)
         write_outputs(result, out_dir, __version__)
         write_example_run(result, out_dir)  # sub-01_bold.nii.gz, _events.tsv, _beh.tsv
-        report = write_report(result, out_dir, __version__, argv)
+        report = write_report(result, out_dir, __version__, argv, jobs=jobs)
     log(f"wrote {report}")
     return result, report
 
