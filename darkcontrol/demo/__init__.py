@@ -40,8 +40,8 @@ def run_demo(
 ):
     """Run the study and write the report; returns (DemoResult, path of report.html).
 
-    ``jobs``: worker processes for the per-participant steps (None: the machine's cores, at
-    most 2; 1: all in this process). The numbers do not depend on it."""
+    ``jobs``: worker processes for the first-level GLMs and the glass brains (None: the
+    machine's cores, at most 2; 1: all in this process). The numbers do not depend on it."""
     from darkcontrol import __version__
     from darkcontrol.demo.report import write_outputs, write_report
     from darkcontrol.demo.study import run_study, write_example_run

@@ -432,11 +432,13 @@ def node_hypotheses(cfg: DemoConfig, participants: list[DemoParticipant]) -> pd.
 def run_study(
     cfg: DemoConfig, progress: bool = False, log=print, jobs: int | None = None
 ) -> DemoResult:
-    """The six steps; ``jobs`` worker processes for the per-participant work of steps 1, 4
-    and 5 (None: :func:`default_jobs`; the numbers do not depend on it)."""
+    """The six steps; ``jobs`` worker processes for the first-level GLMs of step 4 (None:
+    :func:`default_jobs`; the numbers do not depend on it). Steps 1 and 5 can run on workers
+    too (their ``jobs``), but measured they gain nothing: a fork and the return of the results
+    cost about what a participant's simulation or fit does."""
     timings = {}
     t0 = time.perf_counter()
-    participants = simulate_cohort(cfg, progress, jobs)
+    participants = simulate_cohort(cfg, progress)  # serial: faster than forking for it
     result = DemoResult(cfg, participants)
     timings["simulate"] = time.perf_counter() - t0
     shares = [p.summary["offline_share"] for p in participants]
@@ -481,7 +483,7 @@ def run_study(
     t0 = time.perf_counter()
     from darkcontrol.demo.behaviour import fit_participants
 
-    result.fits = fit_participants(cfg, participants, progress, jobs)
+    result.fits = fit_participants(cfg, participants, progress)  # serial, as step 1
     timings["fit"] = time.perf_counter() - t0
     f = result.fits
     r = {
