@@ -2,7 +2,9 @@
 
 ``darkcontrol demo`` (and ``make demo``) simulate DMN agents, derive region regressors,
 synthesise a multi-participant fMRI dataset with planted effects, fit ROI and voxelwise GLMs,
-fit the agent back to behaviour, test the paper's node hypotheses and write ``report.html``.
+fit the agent back to behaviour, relate the node series to policy and value changes
+(descriptive; the test of the node hypotheses is scripts/dmn_node_hypotheses.py) and write
+``report.html``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@
 3. synthesise one fMRI run per participant with known effects at known nodes;
 4. fit ROI and voxelwise GLMs, first and second level, and compare with the planted effects;
 5. fit the agent back to each participant's choices (parameter recovery);
-6. test the paper's node hypotheses on the simulated region time series.
+6. relate the simulated node series to policy and value changes, with 95 % CIs and a shuffled-map
+   control (descriptive: the dissociation study scripts/dmn_node_hypotheses.py is the test).
 
 Every number comes from this run; :func:`run_study` returns them and the report shows them.
 """
