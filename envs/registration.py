@@ -55,6 +55,8 @@ _SPECS: dict[str, tuple[str, dict, int | None]] = {
     "darkcontrol/ReversalBandit-v0": (f"{_E}.bandits:ReversalBandit", {}, None),
     # routine with rare salient cues (truncated by the env after episode_length steps)
     "darkcontrol/Sentinel-v0": (f"{_E}.sentinel:Sentinel", {}, None),
+    # a dark, predictable room beside a lit, stochastic region with reward (truncated by the env)
+    "darkcontrol/DarkRoom-v0": (f"{_E}.dark_room:DarkRoom", {}, None),
     # revaluation vs contingency phases: value and policy changes decorrelated
     "darkcontrol/Dissociation-v0": (f"{_E}.dissociation:Dissociation", {}, None),
     # partially observed tasks (the entry point wraps the world in PartialObservation)

@@ -236,6 +236,34 @@ def make_design(
     return dm
 
 
+def add_confounds(design: pd.DataFrame, confounds: pd.DataFrame) -> pd.DataFrame:
+    """``make_design(events, config, confounds)`` from the ``design`` that
+    ``make_design(events, config)`` returned: the confound columns inserted after the task
+    columns (nilearn's order: task, confounds, drifts, constant), checked as
+    :func:`make_design` checks them, without convolving the events again."""
+    meta = design.attrs.get(ATTRS_KEY)
+    if meta is None or meta.get("confound_columns"):
+        raise ValueError("add_confounds needs a design from make_design without confounds")
+    config = DesignConfig(**meta["config"])
+    confounds = check_confounds(confounds, config.n_scans)
+    task = list(meta["task_columns"])
+    clash = set(confounds.columns) & set(design.columns)
+    if clash:
+        raise ValueError(f"confound columns {sorted(clash)} have trial_type names")
+    rest = [c for c in design.columns if c not in task]
+    values = confounds.to_numpy(np.float64)
+    parts = [design[task], pd.DataFrame(values, index=design.index, columns=confounds.columns)]
+    dm = pd.concat([*parts, design[rest]], axis=1)
+    check_rank(dm)
+    dm.index.name = design.index.name
+    dm.attrs[ATTRS_KEY] = {
+        **meta,
+        "confound_columns": list(confounds.columns),
+        "confounds": confounds.attrs.get(ATTRS_KEY),
+    }
+    return dm
+
+
 def _base_name(col: str) -> str:
     for suffix in ("_derivative", "_dispersion"):
         if col.endswith(suffix):

@@ -1,20 +1,61 @@
-"""Deja vu: values for never-visited state-action pairs, learnt from recombined experience.
+"""Deja vu: values for never-tried state-action pairs, learnt from recombined experience.
 
-Claim (Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, §4.3): the DMN can
-recombine building blocks of past experience into scenarios never lived and learn from them,
-so that situations never met feel familiar and come with a value.
+Claim (Dohmatob, Dumas & Bzdok 2020, Hum Brain Mapp 41(12):3318-3341, §4.2 "The components of
+reinforcement learning in the DMN" and §3.3 "The hippocampus: memory, space, and experience
+replay", with "Does the hippocampus subserve Monte Carlo sampling?"): the DMN does not only
+replay what happened; recombining building blocks of past experience (and small variations in
+the sampling of experience, a "noisy memory") lets it learn values for situations never lived,
+so that never-met (s, a) pairs come with a value - deja vu.
 
-Study: a field crossed by a band of hazards (-1, terminal) with one gap, and a goal (+1). DMN
-agents (``account="full"``: replay, model rollouts and recombination by analogy, Q-learning
-inside, epsilon = 0.05) learn for a few episodes, leaving many (state, action) pairs untried;
-control agents are the same without recombination (``w_recombined=0``: replay and rollouts
-only re-use what was experienced). For every untried pair in a visited state we compare the
-learnt Q(s, a) with the exact Q*(s, a) (value iteration, same gamma): the controls' stay at
-their initial value 0; recombination gives them values of the right sign (negative next to a
-hazard, positive on the way to the goal).
+Task: an open field (7 x 11, a short wall between start and goal, reward +1 at the goal,
+gamma = 0.9; ``FIELD``). Agents: the DMN model (``account="full"``: replay .6, model rollouts
+.2, recombination .2; sentinel on) around epsilon-greedy Q-learning (alpha 0.1, epsilon 0.05:
+little exploration, so that ~60 (s, a) pairs of visited states stay untried), 10 episodes of
+at most 500 steps, 1-s ITIs at 10 Hz. ``engagement="constant"``: every ITI gets the same
+offline budget in every condition, so the conditions are compute-matched backup for backup (the
+updates per real step are reported under ``checks.updates_per_step``). Ground truth: Q* of the
+exact MDP by value iteration (same gamma). Per agent, over the (s, a) pairs never tried in a
+visited non-terminal state: Spearman rho(learnt Q, Q*) (0 when the learnt values are all
+equal: no ranking), and over all pairs of the visited non-terminal states ("whole map").
 
-Prints: the number of untried pairs, the share with a non-zero value, the share of those whose
-sign matches Q*, per sign of Q*, and the Spearman correlation with Q*.
+Conditions: ``stitch`` (the default learned recombination: fragments stitched by analogy in a
+spectral embedding learnt from experience), ``perturb`` (perturbed replay, ``recombine_noise``
+= NOISE_STAR, below) and the control ``replay_only_matched`` (``w_recombined=0``: the same
+budget, all replay and model rollouts, which only re-use tried pairs). The noise sweep: perturb
+at each of NOISE_LEVELS, and the same two levels with ``w_recombined=0``.
+
+Pre-declared tests (before any reported run; n = agents = seeds; alpha = 0.05; a claim holds
+when its 95% interval excludes the threshold on the declared side):
+
+| claim                 | per-agent effect                                   | statistic    | test |
+|-----------------------|----------------------------------------------------|--------------|------|
+| deja_vu_stitch        | rho(Q, Q*) over never-tried pairs, stitch          | one_sample_t | > 0  |
+| deja_vu_perturb       | rho(Q, Q*) over never-tried pairs, perturb (N*)    | one_sample_t | > 0  |
+| noisy_memory_benefit  | whole-map rho at noise N* minus at noise 0         | paired_t     | > 0  |
+
+Controls (each evaluated with its claim's own test; they remove the mechanism and must fail):
+``replay_only_matched`` (the two deja vu claims): the same agents with ``w_recombined=0`` -
+compute-matched replay and rollouts, no recombination; ``no_recombination_channel``
+(noisy_memory_benefit): the sweep's two levels with ``w_recombined=0``, where the perturbation
+has no path into learning. ``checks`` adds the whole sweep on the reported seeds, the other two
+recombination modes (``association``, ``oracle_analogy`` - the world's true coordinates) and
+the updates per real step (default run only).
+
+Calibration: the field, epsilon, episodes, the sweep levels NOISE_LEVELS and the selection
+rule (the level with the highest mean whole-map rho on seeds 100-109, ``--calibrate``) were
+fixed on seeds 100-109; the selected level NOISE_STAR = 4 is pinned below. On those seeds the
+mean whole-map rho was +0.01, +0.01, +0.10, +0.18, +0.36, +0.38, +0.35 at noise 0, 0.25, 0.5,
+1, 2, 4, 8 (the ``--calibrate`` output). Reported runs use seeds from ``--seed`` (default 0)
+on. ``--quick`` runs the same 20 seeds and the claims' conditions only (no sweep, no other
+modes), so its claims are the default run's.
+
+Scale: the per-seed work is one module-level function (:func:`run_one_seed`) run through
+``script_args.map_seeds`` (``--jobs N`` local processes or ``--scheduler tcp://...``), each
+seed's result depends on that seed only. The batched DMN (:mod:`darkcontrol.batched`) cannot
+be used: recombination (stitch, perturb) is not batched there.
+
+Writes ``results.json`` (:mod:`darkcontrol.results`), ``dmn_deja_vu.png`` and
+``dmn_deja_vu.json`` (the per-agent numbers) to ``--out``.
 """
 
 from __future__ import annotations
@@ -25,120 +66,292 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from darkcontrol.simulation import simulate
-
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dmn_common import parser, save, seeds_of  # noqa: E402
+from script_args import map_seeds, scale_options  # noqa: E402
 
 from darkcontrol.dmn import DMNAgent  # noqa: E402
 from darkcontrol.envs import GridWorld, value_iteration  # noqa: E402
+from darkcontrol.results import ClaimSpec, claim, write_results  # noqa: E402
+from darkcontrol.simulation import simulate  # noqa: E402
 
-LAYOUT = (
-    "......G",
-    ".......",
-    "HHH.HHH",
-    ".......",
-    "S......",
+STUDY = "dmn_deja_vu"
+FIELD = (
+    "...........",
+    "...........",
+    "....#......",
+    "..S.#...G..",
+    "....#......",
+    "...........",
+    "...........",
 )
 GAMMA = 0.9
 EPSILON = 0.05  # little exploration: many pairs stay untried
+EPISODES = 10
+MAX_STEPS = 500
+ENGAGEMENT = "constant"  # the same offline budget per ITI in every condition
+NOISE_LEVELS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)  # declared before calibration
+NOISE_STAR = 4.0  # selected on the calibration seeds 100-109 (--calibrate)
+CALIBRATION_SEEDS = list(range(100, 110))
+
+CONDITIONS = {  # label -> DMN parameters
+    "stitch": {"recombine": "stitch"},
+    "perturb": {"recombine": "perturb", "recombine_noise": NOISE_STAR},
+    "replay_only_matched": {"w_recombined": 0.0},
+    "noise_0": {"recombine": "perturb", "recombine_noise": 0.0},
+    "no_channel_star": {"recombine": "perturb", "recombine_noise": NOISE_STAR, "w_recombined": 0.0},
+    "no_channel_0": {"recombine": "perturb", "recombine_noise": 0.0, "w_recombined": 0.0},
+}
+CHECK_CONDITIONS = {
+    "association": {"recombine": "association"},
+    "oracle_analogy": {"recombine": "oracle_analogy"},
+    **{
+        f"noise_{x:g}": {"recombine": "perturb", "recombine_noise": x}
+        for x in NOISE_LEVELS
+        if x not in (0.0, NOISE_STAR)
+    },
+}
+
+SPECS = {
+    "deja_vu_stitch": ClaimSpec(
+        "deja_vu_stitch",
+        "one_sample_t",
+        description="Spearman rho(Q, Q*) over never-tried pairs > 0, stitched recombination",
+    ),
+    "deja_vu_perturb": ClaimSpec(
+        "deja_vu_perturb",
+        "one_sample_t",
+        description=f"Spearman rho(Q, Q*) over never-tried pairs > 0, perturbed replay "
+        f"(noise {NOISE_STAR:g})",
+    ),
+    "noisy_memory_benefit": ClaimSpec(
+        "noisy_memory_benefit",
+        "paired_t",
+        description=f"whole-map Spearman rho(Q, Q*) at perturbation noise {NOISE_STAR:g} "
+        "(selected on calibration seeds) minus at noise 0",
+    ),
+}
+CONTROL_TEXT = {
+    "replay_only_matched": "w_recombined=0: the same offline budget, replay and rollouts only",
+    "no_recombination_channel": "the two noise levels with w_recombined=0 (no recombination)",
+}
 
 
-def untried_values(seed: int, episodes: int, recombine: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(Q, Q*) of the pairs never tried in a visited non-terminal state."""
-    env = GridWorld(LAYOUT)
-    params = {} if recombine else {"w_recombined": 0.0}
-    dmn = DMNAgent(
-        "q_learning", env, account="full", seed=seed, gamma=GAMMA, epsilon=EPSILON, **params
-    )
-    simulate(env, dmn, episodes=episodes, seeds=[seed], max_steps=200)[1].runs[0]
-    mdp = env.mdp
-    q_star = value_iteration(mdp, GAMMA).Q
-    visited = dmn.model.visits.sum(axis=1) > 0
-    mask = (dmn.model.visits == 0) & (visited & ~mdp.terminal)[:, None]
-    return dmn.q_values()[mask].copy(), q_star[mask]
-
-
-def summary(q: np.ndarray, q_star: np.ndarray) -> dict[str, float]:
+def rank_correlation(q: np.ndarray, q_star: np.ndarray) -> float:
+    """Spearman rho; 0 when the learnt values carry no ranking (all equal) or < 3 pairs."""
     from scipy.stats import spearmanr
 
-    def share(x: np.ndarray) -> float:
-        return float(x.mean()) if len(x) else float("nan")
+    if len(q) < 3 or np.ptp(q) == 0 or np.ptp(q_star) == 0:
+        return 0.0
+    return float(spearmanr(q, q_star).statistic)
 
-    nz = q != 0
-    out = {"n_untried": int(len(q)), "share_nonzero": share(nz)}
-    for name, sel in (("positive", q_star > 0), ("negative", q_star < 0)):
-        use = nz & sel
-        out[f"n_{name}"] = int(use.sum())
-        out[f"sign_match_{name}"] = share(np.sign(q[use]) == np.sign(q_star[use]))
-    out["sign_match"] = share(np.sign(q[nz]) == np.sign(q_star[nz]))
-    ok = nz.sum() > 2 and np.ptp(q[nz]) > 0 and np.ptp(q_star[nz]) > 0
-    out["spearman"] = float(spearmanr(q[nz], q_star[nz]).statistic) if ok else float("nan")
-    return out
+
+def value_quality(seed: int, params: dict, layout=FIELD, episodes: int = EPISODES) -> dict:
+    """Train one DMN agent; rho of its values with Q* over never-tried pairs ("untried"),
+    tried pairs ("tried") and all pairs ("whole") of visited non-terminal states."""
+    env = GridWorld(layout)
+    dmn = DMNAgent(
+        "q_learning",
+        env,
+        account="full",
+        seed=seed,
+        gamma=GAMMA,
+        epsilon=EPSILON,
+        engagement=ENGAGEMENT,
+        **params,
+    )
+    _, summary = simulate(env, dmn, episodes=episodes, seeds=[seed], max_steps=MAX_STEPS)
+    mdp = env.mdp
+    q_star = value_iteration(mdp, GAMMA).Q
+    visits = dmn.model.visits
+    live = np.broadcast_to(((visits.sum(axis=1) > 0) & ~mdp.terminal)[:, None], visits.shape)
+    untried, tried = live & (visits == 0), live & (visits > 0)
+    q = dmn.q_values()
+    n_real = int(sum(summary.runs[0].lengths))
+    return {
+        "untried": rank_correlation(q[untried], q_star[untried]),
+        "tried": rank_correlation(q[tried], q_star[tried]),
+        "whole": rank_correlation(q[live], q_star[live]),
+        "n_untried": int(untried.sum()),
+        "n_updates": int(dmn.n_updates),
+        "updates_per_step": float(dmn.n_updates / max(n_real, 1)),
+        "pairs": (q[untried].tolist(), q_star[untried].tolist()),
+    }
+
+
+def run_one_seed(seed: int, with_checks: bool) -> dict:
+    """Every condition for one seed (module level: map_seeds may run it elsewhere)."""
+    conds = {**CONDITIONS, **(CHECK_CONDITIONS if with_checks else {})}
+    return {k: value_quality(seed, v) for k, v in conds.items()}
+
+
+def calibrate(seeds: list[int], args) -> dict[float, float]:
+    """Mean whole-map rho per noise level on the calibration seeds."""
+    per = map_seeds(run_sweep_seed, seeds, args)
+    return {x: float(np.mean([p[x] for p in per])) for x in NOISE_LEVELS}
+
+
+def run_sweep_seed(seed: int) -> dict[float, float]:
+    return {
+        x: value_quality(seed, {"recombine": "perturb", "recombine_noise": x})["whole"]
+        for x in NOISE_LEVELS
+    }
 
 
 def main(argv=None) -> int:
-    args = parser(__doc__).parse_args(argv)
+    p = parser(__doc__, default_seeds=20, quick_seeds=20)
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="run the noise sweep on the calibration seeds 100-109 and print the selected level",
+    )
+    scale_options(p)
+    args = p.parse_args(argv)
+    if args.seeds is not None and args.seeds < 2:
+        p.error(f"--seeds must be >= 2 (the claims are tested across agents), got {args.seeds}")
+    say = (lambda *a, **k: None) if args.quiet else print
+    if args.calibrate:
+        table = calibrate(CALIBRATION_SEEDS, args)
+        for x, m in table.items():
+            print(f"  noise {x:g}: whole-map rho {m:+.3f}")
+        print(f"selected noise: {max(table, key=table.get):g}")
+        return 0
     seeds = seeds_of(args)
-    episodes = 10 if args.quick else 20
-    pooled = {}
-    for recombine in (True, False):
-        pairs = [untried_values(s, episodes, recombine) for s in seeds]
-        pooled[recombine] = (
-            np.concatenate([p[0] for p in pairs]),
-            np.concatenate([p[1] for p in pairs]),
-        )
-    numbers = {
-        "recombination": summary(*pooled[True]),
-        "control": {
-            "n_untried": int(len(pooled[False][0])),
-            "share_nonzero": float((pooled[False][0] != 0).mean()),
-        },
-    }
-    r, c = numbers["recombination"], numbers["control"]
-    print(
-        f"deja vu: never-tried (s, a) pairs in visited states, {len(seeds)} seeds, "
-        f"{episodes} episodes each"
+    with_checks = not args.quick
+    say(
+        f"deja vu on a {len(FIELD)} x {len(FIELD[0])} field: {len(seeds)} DMN agents x "
+        f"{EPISODES} episodes, epsilon {EPSILON}"
     )
-    print(
-        f"  control (replay + rollouts only): {c['n_untried']} pairs, "
-        f"{100 * c['share_nonzero']:.0f}% with a non-zero value"
-    )
-    print(
-        f"  recombination: {r['n_untried']} pairs, {100 * r['share_nonzero']:.0f}% with a "
-        f"non-zero value; sign matches Q* for {100 * r['sign_match']:.0f}% "
-        f"({100 * r['sign_match_positive']:.0f}% of {r['n_positive']} with Q* > 0, "
-        f"{100 * r['sign_match_negative']:.0f}% of {r['n_negative']} with Q* < 0); "
-        f"Spearman r = {r['spearman']:.2f}"
-    )
+    per = map_seeds(run_one_seed, seeds, args, with_checks)
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True, sharey=True)
-    for ax, recombine, title in (
-        (axes[0], False, "replay + rollouts"),
-        (axes[1], True, "+ recombination (deja vu)"),
-    ):
-        q, qs = pooled[recombine]
-        ax.scatter(qs, q, s=8, alpha=0.5, color="C3" if recombine else "C7")
-        ax.axhline(0, color="k", lw=0.5)
-        ax.axvline(0, color="k", lw=0.5)
-        ax.set(title=title, xlabel="exact Q*(s, a)")
-    axes[0].set_ylabel("learnt Q(s, a) of never-tried pairs")
-    fig.suptitle("values for never-visited state-action pairs")
-    fig.tight_layout()
+    def col(cond: str, key: str) -> np.ndarray:
+        return np.array([r[cond][key] for r in per], dtype=float)
+
+    claims = [
+        claim(
+            SPECS["deja_vu_stitch"],
+            col("stitch", "untried"),
+            controls={"replay_only_matched": col("replay_only_matched", "untried")},
+            descriptions=CONTROL_TEXT,
+            seed=0,
+        ),
+        claim(
+            SPECS["deja_vu_perturb"],
+            col("perturb", "untried"),
+            controls={"replay_only_matched": col("replay_only_matched", "untried")},
+            descriptions=CONTROL_TEXT,
+            seed=1000,
+        ),
+        claim(
+            SPECS["noisy_memory_benefit"],
+            col("perturb", "whole"),
+            col("noise_0", "whole"),
+            controls={
+                "no_recombination_channel": (
+                    col("no_channel_star", "whole"),
+                    col("no_channel_0", "whole"),
+                )
+            },
+            descriptions=CONTROL_TEXT,
+            seed=2000,
+        ),
+    ]
+    conds = list(per[0])
+    summary = {
+        k: {
+            m: float(col(k, m).mean())
+            for m in ("untried", "tried", "whole", "n_untried", "updates_per_step")
+        }
+        for k in conds
+    }
+    sweep = {
+        f"{x:g}": summary[f"noise_{x:g}" if x != NOISE_STAR else "perturb"]["whole"]
+        for x in NOISE_LEVELS
+        if (f"noise_{x:g}" in summary or x == NOISE_STAR)
+    }
+    checks = {
+        "conditions": summary,
+        "noise_sweep_whole_map_rho": sweep,
+        "updates_per_step": {k: v["updates_per_step"] for k, v in summary.items()},
+    }
     config = {
         "seeds": seeds,
-        "episodes": episodes,
+        "calibration_seeds": CALIBRATION_SEEDS,
+        "episodes": EPISODES,
+        "max_steps": MAX_STEPS,
         "gamma": GAMMA,
         "epsilon": EPSILON,
-        "layout": LAYOUT,
+        "engagement": ENGAGEMENT,
         "account": "full",
+        "layout": FIELD,
+        "noise_levels": NOISE_LEVELS,
+        "noise_star": NOISE_STAR,
+        "conditions": {**CONDITIONS, **(CHECK_CONDITIONS if with_checks else {})},
     }
-    png = save(fig, Path(args.out), "dmn_deja_vu", numbers, config)
+    out = Path(args.out)
+    path = write_results(out, STUDY, config, claims, checks=checks)
+    for k, v in summary.items():
+        say(
+            f"  {k:>20}: rho never-tried {v['untried']:+.2f} ({v['n_untried']:.0f} pairs), "
+            f"tried {v['tried']:+.2f}, whole map {v['whole']:+.2f}; "
+            f"{v['updates_per_step']:.1f} updates per real step"
+        )
+    for c in claims:
+        ctl = "; ".join(
+            f"{k.name} {k.effect:+.3f} {'HOLDS' if k.holds else 'fails'}" for k in c.controls
+        )
+        say(
+            f"  {c.name}: {c.effect:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}] "
+            f"{'holds' if c.holds else 'does not hold'} | {ctl}"
+        )
+    fig = figure(per, claims, sweep)
+    numbers = {
+        "claims": {c.name: c.to_dict() for c in claims},
+        "per_agent": [
+            {k: {m: r[k][m] for m in ("untried", "tried", "whole", "n_untried")} for k in r}
+            for r in per
+        ],
+        "noise_sweep": sweep,
+    }
+    png = save(fig, out, STUDY, numbers, config)
+    plt.close(fig)
+    say(f"wrote {path}")
     print(f"wrote {png}")
     return 0
+
+
+def figure(per, claims, sweep):
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for ax, cond, title in (
+        (axes[0], "replay_only_matched", "replay + rollouts only (control)"),
+        (axes[1], "stitch", "+ stitched recombination (deja vu)"),
+    ):
+        q = np.concatenate([r[cond]["pairs"][0] for r in per])
+        qs = np.concatenate([r[cond]["pairs"][1] for r in per])
+        ax.scatter(qs, q, s=6, alpha=0.4, color="C3" if cond == "stitch" else "C7")
+        ax.set(title=title, xlabel="exact Q*(s, a)", ylabel="learnt Q(s, a), never-tried pairs")
+    levels = [float(k) for k in sweep]
+    ax = axes[2]
+    ax.plot(levels, list(sweep.values()), marker="o", color="C0")
+    ax.axvline(
+        NOISE_STAR, color="k", lw=0.5, ls="--", label=f"selected (calibration): {NOISE_STAR:g}"
+    )
+    ax.set(
+        xscale="symlog",
+        xlabel="perturbation noise (recombine='perturb')",
+        ylabel="whole-map Spearman rho(Q, Q*), mean",
+        title="noisy memory: the sweep",
+    )
+    ax.set_xticks(levels, [f"{x:g}" for x in levels])
+    ax.legend(fontsize=8)
+    txt = "\n".join(f"{c.name}: {c.effect:+.2f} {'holds' if c.holds else 'no'}" for c in claims)
+    axes[1].text(0.02, 0.98, txt, transform=axes[1].transAxes, va="top", fontsize=7)
+    fig.suptitle("deja vu: values for never-tried state-action pairs")
+    fig.tight_layout()
+    return fig
 
 
 if __name__ == "__main__":

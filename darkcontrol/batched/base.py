@@ -540,6 +540,11 @@ class _KernelArgs:
             sums,
             self.done_at,
         )
+        if not L.has_model and kernels.MAX_TABLE_ACTIONS >= A:
+            # Q-learning: the lean kernel (agents interleaved), without the model's arguments
+            a = self.args
+            self.fn = kernels.advance_q
+            self.args = (*a[:9], *a[10:14], *a[15:32], *a[39:])
 
     def call(self, t0: int, n_steps: int) -> np.ndarray:
         self.done_at[:] = 0

@@ -21,7 +21,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from darkcontrol._util import parse_value
+
+def parse_value(text: str) -> Any:
+    """``darkcontrol._util.parse_value``, imported on first use (it imports numpy, which
+    ``darkcontrol --help`` does not need)."""
+    from darkcontrol._util import parse_value as parse
+
+    return parse(text)
 
 
 class UsageError(ValueError):

@@ -16,8 +16,10 @@ HELP = """Run the whole study on the embedded default, in a few minutes on a lap
   4. fit ROI and voxelwise GLMs (first and second level) and compare with the planted
      effects, with each effect's detection power;
   5. fit the agent back to the participants' choices (parameter recovery);
-  6. test the paper's node hypotheses; write OUT/report.html (one self-contained file,
-     figures embedded) and tidy outputs beside it (BIDS-named events, z maps, TSV tables).
+  6. relate the node series to policy and value changes (descriptive, with CIs and a
+     shuffled-map control; the test is scripts/dmn_node_hypotheses.py);
+  then write OUT/report.html (one self-contained file, figures embedded) and tidy outputs
+  beside it (BIDS-named events, z maps, TSV tables).
 
 The console lines [1/6] .. [6/6] and the progress bars count the same six steps.
 

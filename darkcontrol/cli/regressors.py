@@ -6,7 +6,6 @@ import argparse
 import math
 import re
 
-from darkcontrol._util import progress
 from darkcontrol.cli._args import (
     UsageError,
     add_force,
@@ -207,6 +206,8 @@ def run(args) -> int:
     cli = {k: v for k, v in vars(args).items() if k != "run"}
     # every run's events and design are built (and checked) before the first file is written
     built = []
+    from darkcontrol._util import progress
+
     for r in progress(runs, enabled=show_progress(args), desc="regressors", unit="run"):
         events = trace_to_events(trace, ev_config, region_map=RegionMap.paper(), run=r)
         built.append((r, events, make_design(events, dcs[r])))

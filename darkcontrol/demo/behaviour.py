@@ -45,8 +45,20 @@ def behaviour_of(
     )
 
 
-def fit_participants(cfg: DemoConfig, participants, progress: bool = False) -> pd.DataFrame:
+def fit_participants(
+    cfg: DemoConfig, participants, progress: bool = False, jobs: int | None = 1
+) -> pd.DataFrame:
     """One row per participant: true parameters, replay-blind and replay-aware fits."""
+    from darkcontrol.demo.study import _progress, parallel_map
+
+    work = [(cfg, p) for p in participants]
+    done = parallel_map(fit_participant, work, jobs)
+    rows = list(_progress(done, "5/6 fit behaviour", progress, total=len(work)))
+    return pd.DataFrame(rows)
+
+
+def fit_participant(cfg: DemoConfig, p) -> dict:
+    """The replay-blind and replay-aware fits of one participant (a row of the table)."""
     from darkcontrol.neuro.fitting import FitConfig, fit
     from darkcontrol.neuro.likelihood import make_model
     from darkcontrol.simulation import make_env
@@ -55,29 +67,19 @@ def fit_participants(cfg: DemoConfig, participants, progress: bool = False) -> p
     S, A = env.observation_space.n, env.action_space.n
     model = make_model("q_nav", fixed={"gamma": cfg.gamma})
     fcfg = FitConfig(starts=cfg.fit_starts, seed=cfg.seed, hessian=False)
-    rows = []
-    iterator = participants
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(participants, desc="5/6 fit behaviour", unit="participant")
-    for p in iterator:
-        label = f"sub-{p.index + 1:02d}"
-        blind = fit(model, behaviour_of(p.trace, S, A, label), fcfg)
-        aware = fit(model, behaviour_of(p.trace, S, A, label, offline=True), fcfg)
-        rows.append(
-            {
-                "participant": label,
-                "alpha_true": p.alpha,
-                "alpha_fit": blind.params["alpha"],
-                "alpha_fit_aware": aware.params["alpha"],
-                "beta_true": p.beta,
-                "beta_fit": blind.params["beta"],
-                "beta_fit_aware": aware.params["beta"],
-                "nll": blind.nll,
-                "nll_aware": aware.nll,
-                "n_choices": blind.n_choices,
-                "converged": bool(blind.converged and aware.converged),
-            }
-        )
-    return pd.DataFrame(rows)
+    label = f"sub-{p.index + 1:02d}"
+    blind = fit(model, behaviour_of(p.trace, S, A, label), fcfg)
+    aware = fit(model, behaviour_of(p.trace, S, A, label, offline=True), fcfg)
+    return {
+        "participant": label,
+        "alpha_true": p.alpha,
+        "alpha_fit": blind.params["alpha"],
+        "alpha_fit_aware": aware.params["alpha"],
+        "beta_true": p.beta,
+        "beta_fit": blind.params["beta"],
+        "beta_fit_aware": aware.params["beta"],
+        "nll": blind.nll,
+        "nll_aware": aware.nll,
+        "n_choices": blind.n_choices,
+        "converged": bool(blind.converged and aware.converged),
+    }

@@ -66,17 +66,12 @@ class Report:
         self.parts.append(body)
 
     def figure(self, fig: Any, name: str, caption: str = "") -> str:
-        """Embed a matplotlib figure as a base64 PNG (the figure is closed); returns its id."""
-        import io
-
-        import matplotlib.pyplot as plt
-
+        """Embed a matplotlib figure (closed) or the PNG :func:`png_bytes` made of one, as a
+        base64 PNG; returns its id."""
         self.n_figures += 1
         fig_id = f"fig{self.n_figures:02d}_{name}"
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        png = fig if isinstance(fig, bytes) else png_bytes(fig)
+        uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
         cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
         self.parts.append(
             f"<figure id='{fig_id}'><img src='{uri}' alt='{html.escape(name)}'>{cap}</figure>"
@@ -102,3 +97,15 @@ class Report:
         return atomic_write_text(
             self.out_dir / name, head + "\n".join(self.parts) + "</body></html>\n"
         )
+
+
+def png_bytes(fig: Any) -> bytes:
+    """The PNG the report embeds for a matplotlib figure (which is closed)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()

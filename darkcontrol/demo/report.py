@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from darkcontrol.demo.html import Report
-from darkcontrol.demo.study import DemoResult, task_regressors
+from darkcontrol.demo.study import DemoResult, parallel_map, task_regressors
 from darkcontrol.neuro.report import format_p
 
 
@@ -247,7 +247,20 @@ def detection_power(rec: pd.DataFrame, cfg, n_sims: int = 4000, seed: int = 0) -
     return np.where(planted != 0, power, np.nan)
 
 
-def write_report(res: DemoResult, out_dir: Path, version: str, argv: list[str] | None) -> Path:
+def glass_png(res: DemoResult, regressor: str) -> bytes:
+    """:func:`fig_glass` rendered (the demo renders the glass brains in parallel)."""
+    from darkcontrol.demo.html import png_bytes
+
+    return png_bytes(fig_glass(res, regressor))
+
+
+def write_report(
+    res: DemoResult,
+    out_dir: Path,
+    version: str,
+    argv: list[str] | None,
+    jobs: int | None = 1,
+) -> Path:
     cfg = res.config
     rep = Report(
         out_dir,
@@ -335,9 +348,10 @@ def write_report(res: DemoResult, out_dir: Path, version: str, argv: list[str] |
         "share of planted-node voxels detected, and of voxels outside the planted nodes "
         "(false positives)",
     )
-    for reg in task_regressors(cfg):
-        if reg in res.voxel["maps"]:
-            rep.figure(fig_glass(res, reg), f"glass_{reg}", glass_caption(res, reg))
+    glass = [reg for reg in task_regressors(cfg) if reg in res.voxel["maps"]]
+    pngs = parallel_map(glass_png, [(res, reg) for reg in glass], jobs)
+    for reg, png in zip(glass, pngs):
+        rep.figure(png, f"glass_{reg}", glass_caption(res, reg))
     rep.section(
         "7. Parameter recovery from behaviour",
         "Replay-blind: the model sees only the participant's choices, as with real data. "

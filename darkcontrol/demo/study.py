@@ -5,7 +5,8 @@
 3. synthesise one fMRI run per participant with known effects at known nodes;
 4. fit ROI and voxelwise GLMs, first and second level, and compare with the planted effects;
 5. fit the agent back to each participant's choices (parameter recovery);
-6. test the paper's node hypotheses on the simulated region time series.
+6. relate the simulated node series to policy and value changes, with 95 % CIs and a shuffled-map
+   control (descriptive: the dissociation study scripts/dmn_node_hypotheses.py is the test).
 
 Every number comes from this run; :func:`run_study` returns them and the report shows them.
 """
@@ -62,12 +63,50 @@ def _progress(iterable, desc: str, enabled: bool, total: int | None = None):
     )
 
 
+_WORK: list = []  # the items of the running parallel_map (inherited by forked workers)
+
+
+def _call(i: int):
+    fn, args = _WORK[i]
+    return fn(*args)
+
+
+def default_jobs() -> int:
+    """Worker processes of the demo: the machine's cores, at most 2 (its per-participant
+    steps are independent; a worker is a fork, so it costs no imports)."""
+    import os
+
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(2, n or 1))
+
+
+def parallel_map(fn, items: list[tuple], jobs: int | None = 1):
+    """``fn(*item)`` for every item, in order: in this process (``jobs`` 1) or in ``jobs``
+    forked workers (None: :func:`default_jobs`). Every item's result depends only on the item
+    (each participant has its own seeds), so the results are the same either way."""
+    import multiprocessing as mp
+
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs <= 1 or len(items) <= 1 or "fork" not in mp.get_all_start_methods():
+        for item in items:
+            yield fn(*item)
+        return
+    _WORK[:] = [(fn, item) for item in items]
+    try:
+        with mp.get_context("fork").Pool(min(jobs, len(items))) as pool:
+            yield from pool.imap(_call, range(len(items)))
+    finally:
+        _WORK.clear()
+
+
 # -- 1. simulate -------------------------------------------------------------------------------
 def schedule_of(cfg: DemoConfig) -> Schedule:
     return Schedule.blocked(cfg.n_blocks, cfg.task_s, cfg.rest_s, cfg.trial_s, cfg.iti_s)
 
 
-def simulate_cohort(cfg: DemoConfig, progress: bool = False) -> list[DemoParticipant]:
+def simulate_cohort(
+    cfg: DemoConfig, progress: bool = False, jobs: int | None = 1
+) -> list[DemoParticipant]:
     """DemoParticipant k: alpha, beta drawn from the config's ranges; its own spawned seed; one
     :func:`darkcontrol.simulate` run of the DMN through the demo's Schedule."""
 
@@ -76,41 +115,44 @@ def simulate_cohort(cfg: DemoConfig, progress: bool = False) -> list[DemoPartici
     alphas = draw.uniform(*cfg.alpha_range, size=cfg.n_participants)
     betas = draw.uniform(*cfg.beta_range, size=cfg.n_participants)
     seeds = [int(s.generate_state(1)[0]) for s in root.spawn(cfg.n_participants + 1)[1:]]
-    schedule = schedule_of(cfg)
-    out = []
-    for k in _progress(range(cfg.n_participants), "1/6 simulate DMN agents", progress):
-        env = make_env(cfg.env, **cfg.env_params)
-        dmn = DMNAgent(
-            cfg.agent,
-            env,
-            account=cfg.account,
-            seed=seeds[k],
-            recorder=TraceRecorder(run=k),
-            replay_hz=cfg.replay_hz,
-            record_changes=True,
-            alpha=float(alphas[k]),
-            beta=float(betas[k]),
-            policy="softmax",
-            gamma=cfg.gamma,
-        )
-        trace, result = simulate(
-            env, dmn, schedule=schedule, seeds=[seeds[k]], max_steps=cfg.max_steps
-        )
-        env.close()
-        run = result.runs[0]
-        summary = {
-            "blocks": run.blocks,
-            "episode_lengths": run.lengths,
-            "episode_returns": run.returns,
-            "episodes_finished": run.finished,
-            "offline_share": run.offline_share,
-        }
-        out.append(
-            DemoParticipant(
-                k, seeds[k], float(alphas[k]), float(betas[k]), trace, summary, dmn.change_log()
-            )
-        )
-    return out
+    work = [
+        (cfg, k, seeds[k], float(alphas[k]), float(betas[k])) for k in range(cfg.n_participants)
+    ]
+    done = parallel_map(simulate_participant, work, jobs)
+    return list(_progress(done, "1/6 simulate DMN agents", progress, total=len(work)))
+
+
+def simulate_participant(
+    cfg: DemoConfig, k: int, seed: int, alpha: float, beta: float
+) -> DemoParticipant:
+    """Participant ``k``: the DMN agent with these parameters through the demo's Schedule."""
+    env = make_env(cfg.env, **cfg.env_params)
+    dmn = DMNAgent(
+        cfg.agent,
+        env,
+        account=cfg.account,
+        seed=seed,
+        recorder=TraceRecorder(run=k),
+        replay_hz=cfg.replay_hz,
+        record_changes=True,
+        alpha=alpha,
+        beta=beta,
+        policy="softmax",
+        gamma=cfg.gamma,
+    )
+    trace, result = simulate(
+        env, dmn, schedule=schedule_of(cfg), seeds=[seed], max_steps=cfg.max_steps
+    )
+    env.close()
+    run = result.runs[0]
+    summary = {
+        "blocks": run.blocks,
+        "episode_lengths": run.lengths,
+        "episode_returns": run.returns,
+        "episodes_finished": run.finished,
+        "offline_share": run.offline_share,
+    }
+    return DemoParticipant(k, seed, alpha, beta, trace, summary, dmn.change_log())
 
 
 # -- 2. regressors -----------------------------------------------------------------------------
@@ -153,41 +195,50 @@ def synthesise(cfg: DemoConfig, participants: list[DemoParticipant], progress: b
 
 # -- 4. GLMs -----------------------------------------------------------------------------------
 def glm_design(cfg: DemoConfig, p: DemoParticipant, sim) -> pd.DataFrame:
-    """The analysis design: the same events plus the run's motion confounds."""
-    from darkcontrol.neuro.design import CONFOUND_STRATEGIES, DesignConfig, make_design
+    """The analysis design: the same events plus the run's motion confounds (the generating
+    design with the confound columns added: the events are not convolved again)."""
+    from darkcontrol.neuro.design import CONFOUND_STRATEGIES, add_confounds
 
-    dcfg = DesignConfig(t_r=cfg.t_r, n_scans=cfg.n_scans)
     motion6 = list(CONFOUND_STRATEGIES["motion6"])
-    return make_design(p.events, dcfg, confounds=sim.confounds[motion6])
+    return add_confounds(p.design, sim.confounds[motion6])
 
 
 def task_regressors(cfg: DemoConfig) -> list[str]:
     return ["trial", "offline", *cfg.regressors]
 
 
-def fit_glms(cfg: DemoConfig, participants, sims, progress: bool = False) -> dict[str, Any]:
+def _first_level(cfg: DemoConfig, p: DemoParticipant, sim) -> tuple:
+    """One participant's analysis design, ROI GLM table and voxelwise contrast maps."""
     from darkcontrol.neuro.glm import (
         GLMConfig,
         contrast_maps,
         fit_first_level,
         fit_roi_glm,
-        fit_second_level,
-        roi_second_level,
         roi_signals,
-        threshold_map,
     )
 
-    gcfg = GLMConfig(t_r=cfg.t_r)
+    regs = task_regressors(cfg)
+    dm = glm_design(cfg, p, sim)
+    signals = roi_signals(sim.img, sim.atlas, sim.mask_img, cfg.t_r)
+    table = fit_roi_glm(signals, dm, GLMConfig(t_r=cfg.t_r), regressors=regs)
     vcfg = GLMConfig(t_r=cfg.t_r, smoothing_fwhm=cfg.smoothing_fwhm)
+    maps = contrast_maps(fit_first_level(sim.img, dm, sim.mask_img, vcfg), regs)
+    return dm, table, {r: {"effect": maps[r]["effect"]} for r in regs}
+
+
+def fit_glms(
+    cfg: DemoConfig, participants, sims, progress: bool = False, jobs: int | None = 1
+) -> dict[str, Any]:
+    from darkcontrol.neuro.glm import fit_second_level, roi_second_level, threshold_map
+
     regs = task_regressors(cfg)
     tables, effects = [], {r: [] for r in regs}
     designs = []
-    for p, sim in _progress(list(zip(participants, sims)), "4/6 fit GLMs", progress):
-        dm = glm_design(cfg, p, sim)
+    work = [(cfg, p, sim) for p, sim in zip(participants, sims)]
+    done = parallel_map(_first_level, work, jobs)
+    for dm, table, maps in _progress(done, "4/6 fit GLMs", progress, total=len(work)):
         designs.append(dm)
-        signals = roi_signals(sim.img, sim.atlas, sim.mask_img, cfg.t_r)
-        tables.append(fit_roi_glm(signals, dm, gcfg, regressors=regs))
-        maps = contrast_maps(fit_first_level(sim.img, dm, sim.mask_img, vcfg), regs)
+        tables.append(table)
         for r in regs:
             effects[r].append(maps[r]["effect"])
     group = roi_second_level(tables)
@@ -379,10 +430,16 @@ def node_hypotheses(cfg: DemoConfig, participants: list[DemoParticipant]) -> pd.
 
 
 # -- the whole study ---------------------------------------------------------------------------
-def run_study(cfg: DemoConfig, progress: bool = False, log=print) -> DemoResult:
+def run_study(
+    cfg: DemoConfig, progress: bool = False, log=print, jobs: int | None = None
+) -> DemoResult:
+    """The six steps; ``jobs`` worker processes for the first-level GLMs of step 4 (None:
+    :func:`default_jobs`; the numbers do not depend on it). Steps 1 and 5 can run on workers
+    too (their ``jobs``), but measured they gain nothing: a fork and the return of the results
+    cost about what a participant's simulation or fit does."""
     timings = {}
     t0 = time.perf_counter()
-    participants = simulate_cohort(cfg, progress)
+    participants = simulate_cohort(cfg, progress)  # serial: faster than forking for it
     result = DemoResult(cfg, participants)
     timings["simulate"] = time.perf_counter() - t0
     shares = [p.summary["offline_share"] for p in participants]
@@ -406,7 +463,7 @@ def run_study(cfg: DemoConfig, progress: bool = False, log=print) -> DemoResult:
     )
 
     t0 = time.perf_counter()
-    glms = fit_glms(cfg, participants, result.sims, progress)
+    glms = fit_glms(cfg, participants, result.sims, progress, jobs)
     result.roi_tables, result.roi_group = glms["tables"], glms["group"]
     result.recovery = planted_vs_recovered(cfg, glms["group"], result.sims)
     result.voxel = {
@@ -427,7 +484,7 @@ def run_study(cfg: DemoConfig, progress: bool = False, log=print) -> DemoResult:
     t0 = time.perf_counter()
     from darkcontrol.demo.behaviour import fit_participants
 
-    result.fits = fit_participants(cfg, participants, progress)
+    result.fits = fit_participants(cfg, participants, progress)  # serial, as step 1
     timings["fit"] = time.perf_counter() - t0
     f = result.fits
     r = {
