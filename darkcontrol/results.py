@@ -132,6 +132,18 @@ class Claim:
                 return c
         raise KeyError(f"claim {self.name!r} has no control {name!r}")
 
+    def describe(self) -> str:
+        """One line: the claim's effect, interval, verdict and each control's (for the console)."""
+        ctl = "; ".join(
+            f"{k.name} {k.effect:+.3f} [{k.ci[0]:+.3f}, {k.ci[1]:+.3f}] "
+            f"{'HOLDS' if k.holds else 'fails'}"
+            for k in self.controls
+        )
+        return (
+            f"{self.name}: {self.effect:+.3f} [{self.ci[0]:+.3f}, {self.ci[1]:+.3f}] "
+            f"{'holds' if self.holds else 'does not hold'} | controls: {ctl}"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         s = self.spec
         return {

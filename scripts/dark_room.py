@@ -339,15 +339,7 @@ def main(argv=None) -> int:
             f"{v['dark_share_epsilon_greedy']:.3f}"
         )
     for c in claims:
-        ctl = "; ".join(
-            f"{k.name} {k.effect:+.3f} [{k.ci[0]:+.3f}, {k.ci[1]:+.3f}] "
-            f"{'HOLDS' if k.holds else 'fails'}"
-            for k in c.controls
-        )
-        say(
-            f"  {c.name}: {c.effect:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}] "
-            f"{'holds' if c.holds else 'does not hold'} | controls: {ctl}"
-        )
+        say("  " + c.describe())
     fig = figure(claims, table, truth)
     numbers = {"claims": {c.name: c.to_dict() for c in claims}, **table}
     png = save(fig, out, STUDY, numbers, config)

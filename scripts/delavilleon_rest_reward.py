@@ -220,15 +220,7 @@ def main(argv=None) -> int:
     }
     out = Path(args.out)
     path = write_results(out, STUDY, config, [c], checks=checks)
-    ctl = "; ".join(
-        f"{k.name} {k.effect:+.3f} [{k.ci[0]:+.3f}, {k.ci[1]:+.3f}] "
-        f"{'HOLDS' if k.holds else 'fails'}"
-        for k in c.controls
-    )
-    say(
-        f"  {c.name}: {c.effect:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}] "
-        f"{'holds' if c.holds else 'does not hold'} | controls: {ctl}"
-    )
+    say("  " + c.describe())
     say(f"  stimulations per agent: {checks['n_stimulated']}")
     fig = figure(per_seed, c)
     png = save(fig, out, STUDY, {"per_seed": per_seed}, config)

@@ -418,15 +418,7 @@ def main(argv=None) -> int:
         )
     )
     for c in claims:
-        ctl = "; ".join(
-            f"{k.name} {k.effect:+.3f} [{k.ci[0]:+.3f}, {k.ci[1]:+.3f}] "
-            f"{'HOLDS' if k.holds else 'fails'}"
-            for k in c.controls
-        )
-        say(
-            f"  {c.name}: {c.effect:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}] "
-            f"{'holds' if c.holds else 'does not hold'} | controls: {ctl}"
-        )
+        say("  " + c.describe())
     numbers = {
         "claims": {c.name: c.to_dict() for c in claims},
         "agents": [

@@ -247,15 +247,7 @@ def main(argv=None) -> int:
             f"real steps {np.mean(values(cond, 'real_steps')):.0f}"
         )
     for c in claims:
-        ctl = "; ".join(
-            f"{k.name} {k.effect:+.3f} [{k.ci[0]:+.3f}, {k.ci[1]:+.3f}] "
-            f"{'HOLDS' if k.holds else 'fails'}"
-            for k in c.controls
-        )
-        say(
-            f"  {c.name:>38}: {c.effect:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}] "
-            f"{'holds' if c.holds else 'does not hold'} | control: {ctl}"
-        )
+        say("  " + c.describe())
     fig = figure(per_seed, conditions, claims)
     png = save(fig, out, STUDY, {c.name: c.to_dict() for c in claims}, config)
     plt.close(fig)

@@ -286,13 +286,7 @@ def main(argv=None) -> int:
             f"({numbers[f'{k}_updates_per_step']:.1f} per real step)"
         )
     for c in claims:
-        ctl = "; ".join(
-            f"{k.name} {k.effect:+.3f} {'HOLDS' if k.holds else 'fails'}" for k in c.controls
-        )
-        say(
-            f"  {c.name}: {c.effect:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}] "
-            f"{'holds' if c.holds else 'does not hold'} | {ctl}"
-        )
+        say("  " + c.describe())
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     colors = dict(zip(CONDITIONS, ("C0", "C3", "C2", "C1")))

@@ -365,15 +365,7 @@ def main(argv=None) -> int:
     )
     say(f"agents: r(policy change, value change) across TRs = {pv.mean():+.3f} (mean)")
     for c in claims:
-        ctl = "; ".join(
-            f"{k.name} {k.effect:+.3f} [{k.ci[0]:+.3f}, {k.ci[1]:+.3f}] "
-            f"{'HOLDS' if k.holds else 'fails'}"
-            for k in c.controls
-        )
-        say(
-            f"  {c.name:>25}: {c.effect:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}] "
-            f"{'holds' if c.holds else 'does not hold'} | controls: {ctl}"
-        )
+        say("  " + c.describe())
     fig = figure(claims, exact, per_agent[0]["series"], seeds[0])
     table = {c.name: c.to_dict() for c in claims}
     png = save(fig, out, STUDY, table, config)

@@ -331,15 +331,7 @@ def main(argv=None) -> int:
     path = write_results(out, STUDY, config, claims, checks=checks)
 
     for c in claims:
-        ctl = "; ".join(
-            f"{k.name} {k.effect:+.3f} [{k.ci[0]:+.3f}, {k.ci[1]:+.3f}] "
-            f"{'HOLDS' if k.holds else 'fails'}"
-            for k in c.controls
-        )
-        say(
-            f"  {c.name}: {c.effect:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}] "
-            f"{'holds' if c.holds else 'does not hold'} | controls: {ctl}"
-        )
+        say("  " + c.describe())
     say(f"exact relevance salience: {checks['exact']}")
     fig = figure(claims, checks["mean_shares"], table)
     png = save(fig, out, STUDY, {"claims": {c.name: c.to_dict() for c in claims}, **table}, config)

@@ -207,13 +207,7 @@ def main(argv=None) -> int:
             f"({v['n_untried']:.0f} never-tried pairs)"
         )
     for c in claims:
-        ctl = "; ".join(
-            f"{k.name} {k.effect:+.3f} {'HOLDS' if k.holds else 'fails'}" for k in c.controls
-        )
-        say(
-            f"  {c.name}: {c.effect:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}] "
-            f"{'holds' if c.holds else 'does not hold'} | {ctl}"
-        )
+        say("  " + c.describe())
     fig = figure(summary, per, claims)
     numbers = {"claims": {c.name: c.to_dict() for c in claims}, "per_agent": per, **checks}
     png = save(fig, out, STUDY, numbers, config)

@@ -295,15 +295,7 @@ def main(argv=None) -> int:
     }
     out = Path(args.out)
     path = write_results(out, STUDY, config, claims, checks=checks)
-    ctl = "; ".join(
-        f"{k.name} {k.effect:+.3f} [{k.ci[0]:+.3f}, {k.ci[1]:+.3f}] "
-        f"{'HOLDS' if k.holds else 'fails'}"
-        for k in c.controls
-    )
-    say(
-        f"  {c.name}: {c.effect:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}] "
-        f"{'holds' if c.holds else 'does not hold'} | controls: {ctl}"
-    )
+    say("  " + c.describe())
     say(
         f"  checks: NAcc = RPE {checks['rpe_as_nacc']['dmn']['effect']:+.3f}; choice a_t in "
         f"place of vmPFC {checks['choice_only']['dmn']['effect']:+.3f}; DMN - plain "

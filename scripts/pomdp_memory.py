@@ -387,15 +387,7 @@ def main(argv=None) -> int:
         f"PBVI {noisy['pbvi']:.4f}"
     )
     for c in claims:
-        ctl = "; ".join(
-            f"{k.name} {k.effect:.3f} [{k.ci[0]:.3f}, {k.ci[1]:.3f}] "
-            f"{'HOLDS' if k.holds else 'fails'}"
-            for k in c.controls
-        )
-        say(
-            f"  {c.name:>30}: {c.effect:.3f} [{c.ci[0]:.3f}, {c.ci[1]:.3f}] "
-            f"{'holds' if c.holds else 'does not hold'} | control: {ctl}"
-        )
+        say("  " + c.describe())
     fig = figure(per_seed, ratio, tracking, readout, optimum, bound, args)
     png = save(fig, out, STUDY, numbers, config)
     plt.close(fig)

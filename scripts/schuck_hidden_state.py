@@ -438,15 +438,7 @@ def main(argv=None) -> int:
             f"{checks['pooled_over_observations'][k]['mean']:.3f}"
         )
     for c in claims:
-        ctl = "; ".join(
-            f"{k.name} {k.effect:.3f} [{k.ci[0]:.3f}, {k.ci[1]:.3f}] "
-            f"{'HOLDS' if k.holds else 'fails'}"
-            for k in c.controls
-        )
-        say(
-            f"  {c.name}: {c.effect:.3f} [{c.ci[0]:.3f}, {c.ci[1]:.3f}] "
-            f"{'holds' if c.holds else 'does not hold'} | controls: {ctl}"
-        )
+        say("  " + c.describe())
     fig = figure(claims, checks, per_seed[0])
     png = save(fig, out, STUDY, {c.name: c.to_dict() for c in claims} | {"checks": checks}, config)
     plt.close(fig)

@@ -329,15 +329,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     path = write_results(out, STUDY, config, claims, checks=checks)
     for c in claims:
-        ctl = "; ".join(
-            f"{k.name} {k.effect:+.3f} [{k.ci[0]:+.3f}, {k.ci[1]:+.3f}] "
-            f"{'HOLDS' if k.holds else 'fails'}"
-            for k in c.controls
-        )
-        say(
-            f"  {c.name:>38}: {c.effect:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}] "
-            f"{'holds' if c.holds else 'does not hold'} | {ctl}"
-        )
+        say("  " + c.describe())
     for cond, ph in checks["phases"].items():
         say(
             f"  {cond:>16}: engagement {ph['acquisition']['engagement']:.2f} -> "

@@ -154,3 +154,11 @@ def test_evaluate_validation():
         "sign_flip",
         "spearman",
     }
+
+
+def test_describe_names_the_effect_the_verdict_and_every_control():
+    spec = ClaimSpec("rise", "one_sample_t")
+    c = claim(spec, [1.0, 1.2, 0.9, 1.1], controls={"ablation": [0.1, -0.1, 0.05, -0.05]})
+    line = c.describe()
+    assert line.startswith("rise: +1.050 [") and "holds |" in line
+    assert "ablation +0.000 [" in line and line.endswith("fails")
