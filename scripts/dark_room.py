@@ -260,8 +260,6 @@ def main(argv=None) -> int:
     sized(p, "--test", full=1000, quick=1000, help="test steps (dark-room share measured)")
     scale_options(p)
     args = parse(p, argv)
-    if args.seeds is not None and args.seeds < 2:
-        p.error(f"--seeds must be >= 2 (the claims are tested across seeds), got {args.seeds}")
     for flag in ("practice", "test"):
         if getattr(args, flag) < 1:
             p.error(f"--{flag} must be >= 1, got {getattr(args, flag)}")

@@ -180,8 +180,6 @@ def main(argv=None) -> int:
     p = parser(__doc__, default_seeds=20, quick_seeds=10)
     scale_options(p)
     args = parse(p, argv)
-    if args.seeds is not None and args.seeds < 2:
-        p.error(f"--seeds must be >= 2 (the claim is tested across agents), got {args.seeds}")
     seeds = seeds_of(args)
     say = (lambda *a, **k: None) if args.quiet else print
     say(f"stimulation paired with replay of X on a {N}x{N} field: {len(seeds)} agents")

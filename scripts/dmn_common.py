@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 from pathlib import Path
@@ -11,16 +12,33 @@ import numpy as np
 from script_args import script_parser
 
 
-def parser(description: str, default_seeds: int = 10, quick_seeds: int = 3):
+def parser(
+    description: str,
+    default_seeds: int = 10,
+    quick_seeds: int = 3,
+    *,
+    min_seeds: int = 2,
+    why: str = "the claims are tested across seeds",
+):
     """The common script options (``--out --seed --quick --quiet``, see script_args) and
-    ``--seeds K`` (quick: fewer seeds and trials). ``description``: the module docstring."""
+    ``--seeds K`` (quick: fewer seeds and trials), refused below ``min_seeds`` (``why`` says
+    why) with exit status 2. ``description``: the module docstring."""
     p = script_parser(description, out="dmn_output", quick=f"{quick_seeds} seeds and fewer trials")
+
+    def n_seeds(text: str) -> int:
+        n = int(text)
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"--seeds must be >= 1, got {n}")
+        if n < min_seeds:
+            raise argparse.ArgumentTypeError(f"--seeds must be >= {min_seeds} ({why}), got {n}")
+        return n
+
     p.add_argument(
         "--seeds",
-        type=int,
+        type=n_seeds,
         default=None,
         help=f"number of seeds, the first is --seed (default {default_seeds}; --quick: "
-        f"{quick_seeds})",
+        f"{quick_seeds}; at least {min_seeds})",
     )
     p.set_defaults(_default_seeds=default_seeds, _quick_seeds=quick_seeds)
     return p
@@ -32,8 +50,6 @@ def seeds_of(args) -> list[int]:
         if args.seeds is not None
         else (args._quick_seeds if args.quick else args._default_seeds)
     )
-    if n < 1:
-        raise SystemExit(f"--seeds must be >= 1, got {n}")
     return list(range(args.seed, args.seed + n))
 
 

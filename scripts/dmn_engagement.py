@@ -222,8 +222,6 @@ def main(argv=None) -> int:
     sized(p, "--window", full=100, quick=100, help="trials per window")
     scale_options(p)
     args = parse(p, argv)
-    if args.seeds is not None and args.seeds < 2:
-        p.error(f"--seeds must be >= 2 (the claims are tested across seeds), got {args.seeds}")
     if not 0 < args.window <= args.change <= args.trials - args.window:
         p.error(
             f"need 0 < --window <= --change <= --trials - --window, got window {args.window}, "

@@ -350,7 +350,13 @@ def retest_of(agents: list[dict], rec: np.ndarray) -> dict:
 
 
 def main(argv=None) -> int:
-    p = parser(__doc__, default_seeds=40, quick_seeds=16)
+    p = parser(
+        __doc__,
+        default_seeds=40,
+        quick_seeds=16,
+        min_seeds=4,
+        why="rank correlations across agents",
+    )
     p.add_argument("--trials", type=int, default=400, help="trials per agent (default 400)")
     sized(
         p,
@@ -368,10 +374,6 @@ def main(argv=None) -> int:
     )
     scale_options(p)
     args = parse(p, argv)
-    if args.seeds is not None and args.seeds < 1:
-        p.error(f"--seeds must be >= 1, got {args.seeds}")
-    if args.seeds is not None and args.seeds < 4:
-        p.error(f"--seeds must be >= 4 (rank correlations across agents), got {args.seeds}")
     if args.trials < 20:
         p.error(f"--trials must be >= 20, got {args.trials}")
     seeds = seeds_of(args)

@@ -188,8 +188,6 @@ def main(argv=None) -> int:
     sized(p, "--episodes", full=15, quick=15, help="episodes per agent")
     scale_options(p)
     args = parse(p, argv)
-    if args.seeds is not None and args.seeds < 2:
-        p.error(f"--seeds must be >= 2 (the claims are tested across seeds), got {args.seeds}")
     if args.episodes < 1:
         p.error(f"--episodes must be >= 1, got {args.episodes}")
     seeds = seeds_of(args)

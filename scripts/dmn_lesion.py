@@ -219,8 +219,6 @@ def main(argv=None) -> int:
     args = parse(p, argv)
     if not 0.0 <= args.strength <= 1.0:
         p.error(f"--strength must be in [0, 1], got {args.strength}")
-    if args.seeds is not None and args.seeds < 2:
-        p.error(f"--seeds must be >= 2 (the claims are tested across seeds), got {args.seeds}")
     if args.episodes1 < 10 or args.episodes2 < 6:
         p.error("--episodes1 must be >= 10 and --episodes2 >= 6 (the measured episodes)")
     say = (lambda *a, **k: None) if args.quiet else print

@@ -322,8 +322,6 @@ def main(argv=None) -> int:
     p = parser(__doc__, default_seeds=20, quick_seeds=8)
     sized(p, "--blocks", full=48, quick=24, help="task + rest blocks (24 = one cycle of phases)")
     args = parse(p, argv)  # --quiet: print only the path of the figure
-    if args.seeds is not None and args.seeds < 2:
-        p.error(f"--seeds must be >= 2 (the claims are tested across agents), got {args.seeds}")
     seeds = seeds_of(args)
     n_blocks = args.blocks
     if n_blocks < 6:

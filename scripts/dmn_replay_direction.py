@@ -231,8 +231,6 @@ def main(argv=None) -> int:
     sized(p, "--laps", full=50, quick=50, help="laps (episodes) per agent")
     scale_options(p)
     args = parse(p, argv)
-    if args.seeds is not None and args.seeds < 2:
-        p.error(f"--seeds must be >= 2 (the claims are tested across agents), got {args.seeds}")
     if args.laps < 3:
         p.error(f"--laps must be >= 3, got {args.laps}")
     seeds = seeds_of(args)

@@ -261,8 +261,6 @@ def main(argv=None) -> int:
     sized(p, "--test", full=2000, quick=2000, help="test steps (cue occurrences counted)")
     scale_options(p)
     args = parse(p, argv)
-    if args.seeds is not None and args.seeds < 2:
-        p.error(f"--seeds must be >= 2 (the claims are tested across seeds), got {args.seeds}")
     for flag in ("practice", "test"):
         if getattr(args, flag) < 1:
             p.error(f"--{flag} must be >= 1, got {getattr(args, flag)}")

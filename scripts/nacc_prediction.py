@@ -225,8 +225,6 @@ def main(argv=None) -> int:
     sized(p, "--episodes", full=20, quick=20, help=f"games of {ROUNDS} rounds per agent")
     scale_options(p)
     args = parse(p, argv)
-    if args.seeds is not None and args.seeds < 2:
-        p.error(f"--seeds must be >= 2 (the claim is tested across agents), got {args.seeds}")
     if args.episodes < 1:
         p.error(f"--episodes must be >= 1, got {args.episodes}")
     seeds = seeds_of(args)

@@ -373,8 +373,6 @@ def main(argv=None) -> int:
     sized(p, "--episodes", full=10, quick=5, help="episodes of 200 trials per agent")
     scale_options(p)
     args = parse(p, argv)
-    if args.seeds is not None and args.seeds < 2:
-        p.error(f"--seeds must be >= 2 (the claims are tested across agents), got {args.seeds}")
     if args.episodes < 2:
         p.error(
             f"--episodes must be >= 2 (cross-validation is grouped by episode), got {args.episodes}"

@@ -256,8 +256,6 @@ def main(argv=None) -> int:
     sized(p, "--practised", full=60, quick=60, help="practised: the episodes from N on")
     scale_options(p)
     args = parse(p, argv)
-    if args.seeds is not None and args.seeds < 2:
-        p.error(f"--seeds must be >= 2 (the claims are tested across agents), got {args.seeds}")
     if not 3 <= args.acquisition <= args.practised <= args.episodes - 3:
         p.error(
             "need 3 <= --acquisition <= --practised <= --episodes - 3, got "
