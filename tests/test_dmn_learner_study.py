@@ -4,10 +4,6 @@ The study itself (claims, controls, README agreement) is run by tests/test_claim
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -15,18 +11,10 @@ from darkcontrol.envs import GridWorld
 from darkcontrol.envs.mazes import DYNA_MAZE
 from darkcontrol.envs.solvers import value_iteration
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="module")
-def study():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    spec = importlib.util.spec_from_file_location(
-        "dmn_learner", ROOT / "scripts" / "dmn_learner.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def study(load_script):
+    return load_script("dmn_learner")
 
 
 def test_return_ratio_is_one_for_the_optimal_q_and_zero_for_a_policy_that_never_arrives(study):

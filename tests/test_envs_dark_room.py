@@ -7,9 +7,6 @@ surprise-minimising one stays), its arguments, and the surprise minimiser's obje
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -17,18 +14,6 @@ import pytest
 import darkcontrol.envs as E
 from darkcontrol.envs.dark_room import DARK_ROOM, FORAGE, STAY, DarkRoom
 from darkcontrol.simulation import simulate
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("dark_room_script", ROOT / "scripts/dark_room.py")
-    mod = importlib.util.module_from_spec(spec)
-    import sys
-
-    sys.path.insert(0, str(ROOT / "scripts"))
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_registered_with_its_exact_model():
@@ -87,8 +72,8 @@ def test_refuses_bad_arguments(kwargs, match):
         DarkRoom(**kwargs)
 
 
-def test_the_surprise_minimiser_learns_from_minus_its_own_surprise():
-    mod = _script()
+def test_the_surprise_minimiser_learns_from_minus_its_own_surprise(load_script):
+    mod = load_script("dark_room")
     env = gym.make("darkcontrol/DarkRoom-v0", episode_length=300)
     agent = mod.SurpriseMinimiser(
         "q_learning", env, account="predictive_coding", seed=3, epsilon=0.1, agent_gamma=0.9

@@ -4,10 +4,6 @@ The study itself (claims, controls, README agreement) is run by tests/test_claim
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -16,18 +12,10 @@ import darkcontrol.envs  # noqa: F401
 from darkcontrol.dmn import DMNAgent
 from darkcontrol.simulation import simulate
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="module")
-def study():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    spec = importlib.util.spec_from_file_location(
-        "schuck_hidden_state", ROOT / "scripts" / "schuck_hidden_state.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def study(load_script):
+    return load_script("schuck_hidden_state")
 
 
 def test_the_dmn_runs_the_belief_agent_with_its_own_planner_as_the_offline_source():
