@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from darkcontrol.cli._args import int_at_least
+
 _SIZES = "_script_sizes"
 
 
@@ -69,7 +71,7 @@ def scale_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("scale-out (the seeds are independent; results do not depend on it)")
     g.add_argument(
         "--jobs",
-        type=int,
+        type=int_at_least(1),
         default=1,
         help="local worker processes, one seed each at a time (default 1: in this process)",
     )
@@ -90,8 +92,6 @@ def map_seeds(fn: Callable[..., Any], seeds: list[int], args: argparse.Namespace
     processes use one torch/BLAS thread each."""
     jobs = getattr(args, "jobs", 1)
     scheduler = getattr(args, "scheduler", None)
-    if jobs < 1:
-        raise SystemExit(f"--jobs must be >= 1, got {jobs}")
     if scheduler is None and jobs == 1:
         return [fn(s, *extra) for s in seeds]
     if scheduler is not None:

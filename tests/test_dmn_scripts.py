@@ -40,3 +40,18 @@ def test_scripts_reject_bad_arguments(tmp_path):
         timeout=120,
     )
     assert proc.returncode != 0 and "--seeds must be >= 1" in proc.stderr
+    jobs = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPTS / "nacc_prediction.py"),
+            "--jobs",
+            "0",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert jobs.returncode == 2 and "Traceback" not in jobs.stderr
+    assert "argument --jobs: must be >= 1, got 0" in jobs.stderr
